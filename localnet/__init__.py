@@ -1,0 +1,1 @@
+"""A JoinMarket network on loopback: directories, makers and an onion SOCKS5 gateway."""

@@ -1,0 +1,1 @@
+"""Sans-IO JoinMarket onion message channel protocol (see docs/protocol-api.md)."""
