@@ -8,12 +8,14 @@ injection wraps a Transport (see ``actors.faults``) without the actors knowing.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 from typing import Protocol
 
 import msgspec
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
+from python_socks.async_.asyncio import Proxy as AsyncProxy
 from python_socks.sync import Proxy
 
 from actors.errors import (
@@ -112,36 +114,79 @@ def _map_reply_error(exc: ProxyError, host: str, port: int) -> TransportError:
     return ProxyProtocolError(f"{where}: SOCKS5 error ({exc})")
 
 
+def _check_policy(host: str, config: SocksConfig) -> None:
+    if not is_onion_host(host) and not config.allow_clearnet:
+        raise RefusedDestinationError(
+            f"refusing to dial non-onion host {host!r} (allow_clearnet is off)")
+
+
+def _map_dial_error(exc: BaseException, host: str, port: int, config: SocksConfig,
+                    timeout: float) -> BaseException:
+    """One typed :class:`TransportError` per cause, whatever library raised it."""
+    where = f"{host}:{port}"
+    if isinstance(exc, (ProxyTimeoutError, TimeoutError)):
+        return DialTimeoutError(f"{where}: dial timed out after {timeout}s")
+    if isinstance(exc, ProxyConnectionError):
+        return ProxyUnreachableError(f"SOCKS5 proxy {config.host}:{config.port} unreachable ({exc})")
+    if isinstance(exc, ProxyError):
+        return _map_reply_error(exc, host, port)
+    if isinstance(exc, ConnectionRefusedError):
+        return DestinationRefusedError(f"{where}: connection refused")
+    if isinstance(exc, OSError) and not isinstance(exc, TransportError):
+        return DestinationUnreachableError(f"{where}: {exc}")
+    return exc
+
+
 def dial(host: str, port: int, config: SocksConfig, category: str, timeout: float) -> SocketTransport:
     """Connect to ``host:port``: onions through the proxy, others only if allowed.
 
-    Non-onion hosts are refused unless ``config.allow_clearnet`` (local testing), and then
-    dialled directly, never through a local resolver for onions. Errors are mapped to one
-    :class:`TransportError` subclass per cause.
+    Blocking; used by scripts and tests. The actors dial through :func:`dial_async` on
+    the client's dialer loop, which can be cancelled at shutdown. Non-onion hosts are
+    refused unless ``config.allow_clearnet`` (local testing), and then dialled directly;
+    onion names are resolved by the proxy (``rdns=True``), never locally.
     """
-    if not is_onion_host(host):
-        if not config.allow_clearnet:
-            raise RefusedDestinationError(f"refusing to dial non-onion host {host!r} (allow_clearnet is off)")
-        try:
-            return SocketTransport(socket.create_connection((host, port), timeout=timeout))
-        except TimeoutError as exc:
-            raise DialTimeoutError(f"{host}:{port}: connect timed out after {timeout}s") from exc
-        except ConnectionRefusedError as exc:
-            raise DestinationRefusedError(f"{host}:{port}: connection refused") from exc
-        except OSError as exc:
-            raise DestinationUnreachableError(f"{host}:{port}: {exc}") from exc
-    username, password = credentials_for(config, category)
-    proxy = Proxy(ProxyType.SOCKS5, config.host, config.port, username=username,
-                  password=password, rdns=True)
+    _check_policy(host, config)
     try:
-        sock = proxy.connect(dest_host=host, dest_port=port, timeout=timeout)
-    except ProxyTimeoutError as exc:
-        raise DialTimeoutError(f"{host}:{port}: dial through SOCKS5 timed out after {timeout}s") from exc
-    except ProxyConnectionError as exc:
-        raise ProxyUnreachableError(
-            f"SOCKS5 proxy {config.host}:{config.port} unreachable ({exc})") from exc
-    except ProxyError as exc:
-        raise _map_reply_error(exc, host, port) from exc
-    except TimeoutError as exc:
-        raise DialTimeoutError(f"{host}:{port}: dial timed out after {timeout}s") from exc
+        if not is_onion_host(host):
+            return SocketTransport(socket.create_connection((host, port), timeout=timeout))
+        username, password = credentials_for(config, category)
+        proxy = Proxy(ProxyType.SOCKS5, config.host, config.port, username=username,
+                      password=password, rdns=True)
+        return SocketTransport(proxy.connect(dest_host=host, dest_port=port, timeout=timeout))
+    except Exception as exc:
+        raise _map_dial_error(exc, host, port, config, timeout) from exc
+
+
+async def _connect_tcp(host: str, port: int) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, addr = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, addr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def dial_async(host: str, port: int, config: SocksConfig, category: str,
+                     timeout: float) -> SocketTransport:
+    """:func:`dial` as a coroutine (python-socks asyncio), cancellable at any point."""
+    _check_policy(host, config)
+    try:
+        async with asyncio.timeout(timeout):
+            if not is_onion_host(host):
+                sock = await _connect_tcp(host, port)
+            else:
+                username, password = credentials_for(config, category)
+                proxy = AsyncProxy(ProxyType.SOCKS5, config.host, config.port, username=username,
+                                   password=password, rdns=True)
+                sock = await proxy.connect(dest_host=host, dest_port=port)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        raise _map_dial_error(exc, host, port, config, timeout) from exc
+    sock.setblocking(True)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return SocketTransport(sock)

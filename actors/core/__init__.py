@@ -1,0 +1,1 @@
+"""Pure decision cores of the actors: no threads, no sockets, no pykka."""

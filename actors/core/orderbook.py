@@ -1,0 +1,128 @@
+"""Orderbook aggregation and its stopping rule (API.md "Orderbook", PROTOCOL.md 7.5-7.6).
+
+``OrderbookFetch`` is fed offers as they arrive and answers one question: when should
+the fetch stop? It stops at ``max_wait``; after ``min_wait`` once no new offer arrived
+for ``quiet_period``; and early, once every maker known from the peerlists has answered
+and the quiet period has passed. The quiet-period clock starts when the request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+import msgspec
+
+BOND_FIELDS = ("utxo_txid", "utxo_vout", "locktime", "utxo_pub", "cert_pub", "cert_expiry")
+
+
+class BondData(msgspec.Struct, frozen=True):
+    """A verified fidelity bond; reads like the read-only mapping existing takers expect."""
+
+    utxo_txid: str
+    utxo_vout: int
+    locktime: int
+    utxo_pub: str
+    cert_pub: str
+    cert_expiry: int
+
+    def __getitem__(self, key: str) -> object:
+        if key not in BOND_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BOND_FIELDS)
+
+    def __len__(self) -> int:
+        return len(BOND_FIELDS)
+
+    def keys(self) -> tuple[str, ...]:
+        return BOND_FIELDS
+
+    def items(self) -> tuple[tuple[str, object], ...]:
+        return tuple((k, getattr(self, k)) for k in BOND_FIELDS)
+
+    def get(self, key: str, default: object = None) -> object:
+        return getattr(self, key) if key in BOND_FIELDS else default
+
+
+class Offer(msgspec.Struct, frozen=True):
+    """One maker offer as returned by ``fetch_orderbook`` (API.md precise point 4)."""
+
+    counterparty: str
+    oid: int
+    ordertype: str
+    minsize: int
+    maxsize: int
+    txfee: int
+    cjfee: str | int
+    fidelity_bond_data: BondData | None = None
+    features: frozenset[str] = frozenset()
+    verified: bool = True  # False for unsigned PUBMSG announcements
+
+
+def _better(new: Offer, old: Offer) -> bool:
+    """Whether ``new`` should replace ``old`` for the same (counterparty, oid)."""
+    if new.verified != old.verified:
+        return new.verified
+    new_expiry = new.fidelity_bond_data.cert_expiry if new.fidelity_bond_data else -1
+    old_expiry = old.fidelity_bond_data.cert_expiry if old.fidelity_bond_data else -1
+    if new_expiry != old_expiry:
+        return new_expiry > old_expiry
+    return new != old and new.fidelity_bond_data == old.fidelity_bond_data
+
+
+class OrderbookFetch:
+    """One ``fetch_orderbook`` call in progress."""
+
+    def __init__(self, start: float, max_wait: float, min_wait: float, quiet_period: float,
+                 max_offers: int = 20_000) -> None:
+        max_wait = max(0.0, max_wait)
+        min_wait = min(max(0.0, min_wait), max_wait)
+        quiet = min(max(0.0, quiet_period), max_wait - min_wait) if max_wait > min_wait else 0.0
+        self.start, self.max_wait, self.min_wait, self.quiet = start, max_wait, min_wait, quiet
+        self.last_offer = start
+        self.max_offers = max_offers
+        self.dropped = 0
+        self._offers: dict[tuple[str, int], Offer] = {}
+        self.answered: set[str] = set()
+
+    def add(self, offer: Offer, now: float) -> bool:
+        """Merge one offer; return whether the book changed (resets the quiet clock)."""
+        key = (offer.counterparty, offer.oid)
+        old = self._offers.get(key)
+        if old is None and len(self._offers) >= self.max_offers:
+            self.dropped += 1
+            return False
+        self.answered.add(offer.counterparty)
+        if old is not None and not _better(offer, old):
+            return False
+        self._offers[key] = offer
+        self.last_offer = now
+        return True
+
+    def cancel(self, counterparty: str, oid: int) -> None:
+        self._offers.pop((counterparty, oid), None)
+
+    def next_check(self, now: float, known_makers: Iterable[str]) -> float | None:
+        """Seconds until the stop rule should be evaluated again; ``None`` means stop now."""
+        elapsed = now - self.start
+        if elapsed >= self.max_wait:
+            return None
+        quiet_left = self.quiet - (now - self.last_offer)
+        known = set(known_makers)
+        if quiet_left <= 0 and (elapsed >= self.min_wait or (known and known <= self.answered)):
+            return None
+        until_max = self.max_wait - elapsed
+        if elapsed < self.min_wait and not (known and known <= self.answered):
+            return min(until_max, max(self.min_wait - elapsed, quiet_left, 0.001))
+        return min(until_max, max(quiet_left, 0.001))
+
+    def offers(self, features: Mapping[str, frozenset[str]]) -> list[Offer]:
+        """The aggregated book, with features learned since each offer arrived merged in."""
+        out = []
+        for offer in self._offers.values():
+            merged = offer.features | features.get(offer.counterparty, frozenset())
+            out.append(offer if merged == offer.features
+                       else msgspec.structs.replace(offer, features=merged))
+        return sorted(out, key=lambda o: (o.counterparty, o.oid))

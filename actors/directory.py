@@ -1,0 +1,164 @@
+"""DirectoryActor: one connection to one directory server (PROTOCOL.md §2, §3, §6, §9).
+
+Handshake (with JMP-0005 nick-auth when both sides support it), GETPEERLIST only to
+directories that advertise ``peerlist_features`` (P4), PING→PONG, and fan-in of every
+line as messages: peerlists to the NickRegistry, PRIVMSGs and PUBMSGs to the Inbox.
+The actor is the only writer of its socket.
+"""
+
+from __future__ import annotations
+
+from actors.errors import HandshakeRejectedByRemoteError, TransportError
+from actors.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
+from actors.base import SUPERVISOR
+from actors.messages import ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived, PrivmsgReceived, PubmsgReceived
+from actors.core.routing import directory_channel
+from actors.transport import CATEGORY_DIRECTORY
+from protocol import nickauth
+from protocol.envelope import Envelope, MsgType
+from protocol.errors import HandshakeRejectedError, ProtocolError
+from protocol.handshake import build_peer_handshake, check_directory_reply, parse_directory_handshake
+from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
+from protocol.peerlist import parse_peerlist_lenient
+
+NICK_AUTH_CONTROL = {MsgType.NICK_AUTH_CHALLENGE, MsgType.NICK_AUTH_PROOF, MsgType.NICK_AUTH_RESULT}
+
+
+class DirectoryBusyError(TransportError):
+    """The directory still holds our previous connection's nick: retry later, it expires."""
+
+
+class DirectoryActor(LinkActor):
+    kind = "directory"
+    category = CATEGORY_DIRECTORY
+
+    def __init__(self, ctx, name: str, generation: int) -> None:
+        host, _, port = name.rpartition(":")
+        super().__init__(ctx, name, generation, host, int(port))
+        self._handshake_line = ""
+        self._expected_id = nickauth.expected_directory_id(self.host, self.port)
+        self._auth_state = "none"  # none → awaiting-challenge → awaiting-result → done
+        self.features: frozenset[str] = frozenset()
+        self.directory_nick = ""
+
+    @property
+    def channel(self) -> str:
+        return directory_channel(self.name)
+
+    def on_connected(self) -> None:
+        config = self.ctx.config
+        features = set(config.features)
+        if self._expected_id and config.nick_auth_mode != "disabled":
+            features.add("nick_auth")
+        self._handshake_line = build_peer_handshake(
+            self.ctx.identity.nick, config.network, features, config.our_location)
+        self.send_envelope(MsgType.HANDSHAKE, self._handshake_line)
+
+    def on_envelope(self, envelope: Envelope) -> None:
+        if not self.up:
+            self._handshaking(envelope)
+            return
+        msg_type, line = envelope.type, envelope.line
+        if msg_type == MsgType.PRIVMSG:
+            self._privmsg(line)
+        elif msg_type == MsgType.PUBMSG:
+            self._pubmsg(line)
+        elif msg_type == MsgType.PEERLIST:
+            entries, errors = parse_peerlist_lenient(line)
+            if errors:
+                self.ctx.stats.inc("peerlist_bad_entries", len(errors))
+            if entries:
+                self.ctx.book.tell(REGISTRY, PeerlistReceived(self.name, entries))
+        elif msg_type == MsgType.PING:
+            self.answer_ping()
+        elif msg_type == MsgType.DN_HANDSHAKE or msg_type in NICK_AUTH_CONTROL:
+            raise ProtocolViolation(f"{self.name}: unexpected control message {msg_type} after handshake")
+        else:
+            self.ctx.stats.inc("directory_ignored_types")
+
+    # -- handshake ------------------------------------------------------------------------------
+
+    def _handshaking(self, envelope: Envelope) -> None:
+        if self._auth_state == "none":
+            if envelope.type == MsgType.PING:
+                self.answer_ping()
+                return
+            if envelope.type != MsgType.DN_HANDSHAKE:
+                self.ctx.stats.inc("directory_ignored_before_handshake")
+                return
+            reply = parse_directory_handshake(envelope.line)
+            try:
+                check_directory_reply(reply, self.ctx.config.network)
+            except HandshakeRejectedError as exc:
+                if "already registered" in reply.motd:
+                    raise DirectoryBusyError(f"{self.name}: {reply.motd}") from exc
+                raise HandshakeRejectedByRemoteError(f"{self.name} rejected our handshake: {exc}") from exc
+            self.features, self.directory_nick = reply.features, reply.nick
+            negotiated = "nick_auth" in reply.features and self._expected_id is not None \
+                and self.ctx.config.nick_auth_mode != "disabled"
+            if self.ctx.config.nick_auth_mode == "require_verified" and not negotiated:
+                raise HandshakeRejectedByRemoteError(
+                    f"{self.name}: nick-auth required but the directory does not offer it")
+            if negotiated:
+                self._auth_state = "awaiting-challenge"
+                return
+            self._become_up()
+        elif self._auth_state == "awaiting-challenge":
+            if envelope.type != MsgType.NICK_AUTH_CHALLENGE:
+                raise ProtocolViolation(f"{self.name}: expected nick-auth challenge, got {envelope.type}")
+            challenge = nickauth.parse_challenge(envelope.line)
+            if challenge.directory_id != self._expected_id:
+                raise ProtocolViolation(
+                    f"{self.name}: nick-auth directory-id {challenge.directory_id!r} is not ours")
+            self.send_envelope(MsgType.NICK_AUTH_PROOF,
+                               nickauth.build_proof(self.ctx.identity, challenge, self._handshake_line))
+            self._auth_state = "awaiting-result"
+        elif self._auth_state == "awaiting-result":
+            if envelope.type != MsgType.NICK_AUTH_RESULT:
+                raise ProtocolViolation(f"{self.name}: expected nick-auth result, got {envelope.type}")
+            result = nickauth.parse_result(envelope.line)
+            if not result.verified:
+                raise HandshakeRejectedByRemoteError(f"{self.name}: nick-auth failed ({result.code})")
+            self._auth_state = "done"
+            self._become_up()
+
+    def _become_up(self) -> None:
+        self.up = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self.ctx.record(self.name, "directory.up")
+        self.announce_up()
+        self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
+        if "peerlist_features" in self.features:
+            self.send_envelope(MsgType.GETPEERLIST, "")
+
+    def announce_up(self) -> None:
+        self.ctx.book.tell(ROUTER, DirectoryUp(self.name, self.generation, self.directory_nick,
+                                              self.features))
+
+    # -- traffic ------------------------------------------------------------------------------------
+
+    def _privmsg(self, line: str) -> None:
+        try:
+            msg = parse_privmsg(line)
+        except ProtocolError:
+            self.ctx.stats.inc("privmsg_malformed")
+            return
+        if msg.to_nick != self.ctx.identity.nick:
+            self.ctx.stats.inc("privmsg_not_for_us")
+            return
+        self.ctx.book.tell(INBOX, PrivmsgReceived(self.channel, msg))
+
+    def _pubmsg(self, line: str) -> None:
+        try:
+            jm = parse_jm_line(line)
+        except ProtocolError:
+            self.ctx.stats.inc("pubmsg_malformed")
+            return
+        if jm.to_nick != PUBLIC or jm.from_nick == self.ctx.identity.nick:
+            return
+        self.ctx.book.tell(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))

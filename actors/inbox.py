@@ -1,0 +1,213 @@
+"""Inbox actor: verifies every incoming PRIVMSG once and routes it to waits or the orderbook.
+
+Why a separate actor (the design card lists four kinds): reply collection and orderbook
+aggregation are one concern — "what did the makers say" — distinct from routing (the
+Router) and presence (the NickRegistry). Keeping them in one single-threaded place is
+what makes the guarantees simple: a reply is verified once even when N directories
+relay it, attributed only to its verified sender, handed out once, and waits are
+completed by push the moment the line is decoded (no polling).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from loguru import logger
+
+from actors.base import ChildActor, handles
+from actors.core.orderbook import BondData, Offer, OrderbookFetch
+from actors.core.replies import ReplyBook, Reply
+from actors.core.routing import DIRECTORY_PREFIX
+from actors.link import REGISTRY, ROUTER
+from actors.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
+                             RegisterWait, StartOrderbookFetch, WaitExpired)
+from protocol.bond import parse_bond_proof, verify_bond_proof
+from protocol.crypto import verify_privmsg
+from protocol.errors import BondError, ProtocolError
+from protocol.jmmessage import OFFER_TYPES, PrivMsg, split_commands
+from protocol.offers import OfferSegment, parse_cancel, parse_offer_body
+
+VERIFIED_CACHE = 4_096
+
+
+class Inbox(ChildActor):
+    kind = "inbox"
+
+    def __init__(self, ctx, name: str, generation: int) -> None:
+        super().__init__(ctx, name, generation)
+        limits = ctx.config.limits
+        self.book = ReplyBook(replay_ttl=limits.replay_ttl, replay_max=limits.replay_max,
+                              max_waits=limits.max_pending_waits)
+        self._waits: dict[int, tuple] = {}  # wait_id -> (reply future, timer, command)
+        self._fetches: dict[int, tuple] = {}  # fetch_id -> (OrderbookFetch, reply future, timer)
+        self._verified: OrderedDict[tuple[str, str, str, str], bool] = OrderedDict()
+
+    # -- incoming messages ----------------------------------------------------------------------
+
+    @handles(PrivmsgReceived)
+    def on_privmsg(self, message: PrivmsgReceived) -> None:
+        msg = message.msg
+        if not self._verify(msg):
+            return
+        if message.channel.startswith(DIRECTORY_PREFIX):
+            self.ctx.book.tell(REGISTRY, NickSeen(msg.from_nick, message.channel[len(DIRECTORY_PREFIX):]))
+        if msg.command in OFFER_TYPES:
+            self._offers(msg.from_nick, f"{msg.command} {msg.data}", True, message.channel)
+            return
+        args = msg.data
+        self.ctx.record(self.name, "reply.verified", f"{msg.from_nick} {msg.command} {message.channel}")
+        completions = self.book.deliver(
+            Reply(msg.from_nick, msg.command, self._wire_data(msg), args, message.channel),
+            self.ctx.clock.now())
+        for completion in completions:
+            self._complete(completion)
+
+    @staticmethod
+    def _wire_data(msg: PrivMsg) -> str:
+        """Everything after the command word as on the wire (API.md precise point 3)."""
+        if msg.command == "error":
+            return msg.data
+        return f"{msg.data} {msg.pubkey_hex} {msg.sig_b64}"
+
+    def _verify(self, msg: PrivMsg) -> bool:
+        key = (msg.from_nick, msg.command, msg.data, msg.sig_b64)
+        cached = self._verified.get(key)
+        if cached is None:
+            try:
+                verify_privmsg(msg)
+                cached = True
+            except ProtocolError as exc:
+                cached = False
+                self.ctx.stats.inc("privmsg_forged")
+                logger.warning("dropped unverifiable {} from {}: {}", msg.command, msg.from_nick, exc)
+            self._verified[key] = cached
+            if len(self._verified) > VERIFIED_CACHE:
+                self._verified.popitem(last=False)
+        return cached
+
+    @handles(PubmsgReceived)
+    def on_pubmsg(self, message: PubmsgReceived) -> None:
+        commands = [cmd for cmd, _ in split_commands(message.body)]
+        if any(cmd in OFFER_TYPES for cmd in commands):
+            self._offers(message.from_nick, message.body, False, message.channel)
+        for cmd, args in split_commands(message.body):
+            if cmd == "cancel":
+                try:
+                    oid = parse_cancel(args)
+                except ProtocolError:
+                    self.ctx.stats.inc("cancel_malformed")
+                    continue
+                for fetch, _, _ in self._fetches.values():
+                    fetch.cancel(message.from_nick, oid)
+
+    def _offers(self, maker: str, body: str, verified: bool, channel: str) -> None:
+        segments, tbond, errors = parse_offer_body(body)
+        if errors:
+            self.ctx.stats.inc("offers_rejected", len(errors))
+        if not segments:
+            return
+        if not verified and channel.startswith(DIRECTORY_PREFIX):
+            # a directory's orderbook is authoritative for presence (API.md "Orderbook")
+            self.ctx.book.tell(REGISTRY, NickSeen(maker, channel[len(DIRECTORY_PREFIX):]))
+        bond = self._bond(maker, tbond) if (tbond and verified) else None
+        now = self.ctx.clock.now()
+        for fetch, _, _ in self._fetches.values():
+            for seg in segments:
+                fetch.add(_offer(maker, seg, bond, verified), now)
+
+    def _bond(self, maker: str, tbond: str) -> BondData | None:
+        try:
+            proof = parse_bond_proof(tbond)
+            verify_bond_proof(proof, self.ctx.identity.nick, maker)
+        except BondError as exc:
+            self.ctx.stats.inc("bonds_rejected")
+            logger.info("rejected fidelity bond from {}: {}", maker, exc)
+            return None
+        return BondData(utxo_txid=proof.txid_hex, utxo_vout=proof.vout, locktime=proof.locktime,
+                        utxo_pub=proof.utxo_pub.hex(), cert_pub=proof.cert_pub.hex(),
+                        cert_expiry=proof.cert_expiry)
+
+    # -- waits ------------------------------------------------------------------------------------
+
+    @handles(RegisterWait)
+    def on_register(self, message: RegisterWait) -> None:
+        try:
+            done = self.book.register(message.wait_id, message.nicks, message.command,
+                                      dict(message.counts), self.ctx.clock.now())
+        except OverflowError as exc:
+            self.ctx.stats.inc("waits_refused")
+            message.reply.set_exception(exc)
+            return
+        timer = self.ctx.scheduler.call_later(
+            message.timeout, lambda: self._tell_self(WaitExpired(message.wait_id)))
+        self._waits[message.wait_id] = (message.reply, timer, message.command)
+        if done is not None:
+            self._complete(done)
+
+    @handles(WaitExpired)
+    def on_expired(self, message: WaitExpired) -> None:
+        completion = self.book.expire(message.wait_id)
+        if completion is not None:
+            self._complete(completion)
+
+    def _complete(self, completion) -> None:
+        reply, timer, command = self._waits.pop(completion.wait_id)
+        timer.cancel()
+        results = self.book.results(completion.wait_id)
+        if completion.missing:
+            logger.info("wait for {}: no complete answer from {}", command, ", ".join(completion.missing))
+        if not reply.done():
+            reply.set_result(results)
+
+    def _tell_self(self, message) -> None:
+        try:
+            self.actor_ref.tell(message)
+        except Exception:  # noqa: BLE001 - the actor stopped; the facade's own timeout covers it
+            pass
+
+    # -- orderbook ----------------------------------------------------------------------------------
+
+    @handles(StartOrderbookFetch)
+    def on_fetch(self, message: StartOrderbookFetch) -> None:
+        fetch = OrderbookFetch(self.ctx.clock.now(), message.max_wait, message.min_wait,
+                               message.quiet_period, self.ctx.config.limits.max_offers)
+        self._fetches[message.fetch_id] = (fetch, message.reply, None)
+        self.ctx.book.tell(ROUTER, BroadcastPubmsg("orderbook"))
+        self._schedule(message.fetch_id)
+
+    @handles(FetchTick)
+    def on_tick(self, message: FetchTick) -> None:
+        if message.fetch_id in self._fetches:
+            self._schedule(message.fetch_id)
+
+    def _schedule(self, fetch_id: int) -> None:
+        fetch, reply, _ = self._fetches[fetch_id]
+        registry = self.ctx.views.registry
+        makers = [n for n in registry.locations if registry.is_active(n)]
+        delay = fetch.next_check(self.ctx.clock.now(), makers)
+        if delay is None:
+            del self._fetches[fetch_id]
+            if fetch.dropped:
+                self.ctx.stats.inc("offers_dropped_cap", fetch.dropped)
+            if not reply.done():
+                reply.set_result(fetch.offers(registry.features))
+            return
+        timer = self.ctx.scheduler.call_later(delay, lambda: self._tell_self(FetchTick(fetch_id)))
+        self._fetches[fetch_id] = (fetch, reply, timer)
+
+    def cleanup(self) -> None:
+        for reply, timer, _ in self._waits.values():
+            timer.cancel()
+            if not reply.done():
+                reply.set_result({})
+        for _, reply, timer in self._fetches.values():
+            if timer is not None:
+                timer.cancel()
+            if not reply.done():
+                reply.set_result([])
+
+
+def _offer(maker: str, seg: OfferSegment, bond: BondData | None, verified: bool) -> Offer:
+    return Offer(counterparty=maker, oid=seg.oid, ordertype=seg.ordertype, minsize=seg.minsize,
+                 maxsize=seg.maxsize, txfee=seg.txfee, cjfee=seg.cjfee, fidelity_bond_data=bond,
+                 verified=verified)

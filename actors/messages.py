@@ -1,0 +1,231 @@
+"""Every message that travels between actors, as a frozen msgspec Struct.
+
+Fields hold only immutable data (str, int, float, bool, bytes, tuple, frozenset, frozen
+Structs) plus two *reference* types that are deliberately not data: a
+``concurrent.futures.Future`` used as a reply channel (a write-once promise, the
+equivalent of Akka's ``replyTo``), and nothing else. ``tests/actors/test_messages.py``
+walks this module and fails on any other field type.
+
+Naming: commands are imperative (``SendPrivmsg``), events are past tense
+(``DirectoryUp``), replies end in ``Outcome``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import msgspec
+
+from protocol.jmmessage import PrivMsg
+from protocol.peerlist import PeerlistEntry
+
+
+class Message(msgspec.Struct, frozen=True):
+    """Base of all actor messages."""
+
+
+# --- connection actors (DirectoryActor, PeerActor) -------------------------------------
+
+class Dialled(Message):
+    """The connector thread finished the SOCKS dial; the transport is held by the actor."""
+
+    attempt: int
+
+
+class DialFailed(Message):
+    attempt: int
+    kind: str
+    reason: str
+
+
+class LinesIn(Message):
+    """Complete lines read by the connection's reader thread, in order."""
+
+    conn: int
+    lines: tuple[bytes, ...]
+
+
+class ConnectionLost(Message):
+    conn: int
+    kind: str
+    reason: str
+
+
+class HandshakeDeadline(Message):
+    conn: int
+
+
+class SendLine(Message):
+    """Write one already-framed envelope; report the outcome to the Router if ``corr`` > 0."""
+
+    corr: int
+    line: bytes
+
+
+class Reannounce(Message):
+    """Sent by a restarted Router: report your status again (DirectoryUp / PeerUp)."""
+
+
+# --- connection actors -> Router ---------------------------------------------------------
+
+class DirectoryUp(Message):
+    name: str
+    generation: int
+    directory_nick: str
+    features: frozenset[str]
+
+
+class DirectoryDown(Message):
+    name: str
+    generation: int
+    reason: str
+
+
+class PeerUp(Message):
+    nick: str
+    generation: int
+    location: str
+    features: frozenset[str]
+    since: float
+
+
+class PeerDown(Message):
+    nick: str
+    generation: int
+    reason: str
+
+
+class SendOutcome(Message):
+    corr: int
+    channel: str
+    ok: bool
+    reason: str = ""
+
+
+# --- facade -> Router ----------------------------------------------------------------------
+
+class SendPrivmsg(Message):
+    recipient: str
+    command: str
+    data: str
+    force_channel: str | None
+    log_routing: bool
+    reply: Future
+
+
+class BroadcastPubmsg(Message):
+    body: str
+
+
+class TryDirectConnect(Message):
+    nick: str
+
+
+class AwaitFirstRound(Message):
+    """Resolve ``reply`` with the number of connected directories once each has tried once."""
+
+    reply: Future
+
+
+class RecordBinding(Message):
+    nick: str
+    channel_id: str
+
+
+# --- NickRegistry ----------------------------------------------------------------------------
+
+class PeerlistReceived(Message):
+    directory: str
+    entries: tuple[PeerlistEntry, ...]
+
+
+class NickSeen(Message):
+    nick: str
+    directory: str
+
+
+class SyncNicks(Message):
+    directory: str
+    nicks: frozenset[str]
+
+
+class NickLeft(Message):
+    """Event for the facade: fire ``on_nick_leave(nick)``."""
+
+    nick: str
+
+
+class DirectoryStatus(Message):
+    """Event for the facade and metrics: a directory became usable or stopped being so."""
+
+    name: str
+    up: bool
+
+
+# --- Inbox (replies and orderbook) -------------------------------------------------------------
+
+class PrivmsgReceived(Message):
+    """A PRIVMSG addressed to us, parsed but not yet verified (the Inbox verifies once)."""
+
+    channel: str
+    msg: PrivMsg
+
+
+class PubmsgReceived(Message):
+    channel: str
+    from_nick: str
+    body: str
+
+
+class RegisterWait(Message):
+    wait_id: int
+    nicks: tuple[str, ...]
+    command: str
+    counts: tuple[tuple[str, int], ...]
+    timeout: float
+    reply: Future
+
+
+class WaitExpired(Message):
+    wait_id: int
+
+
+class StartOrderbookFetch(Message):
+    fetch_id: int
+    max_wait: float
+    min_wait: float
+    quiet_period: float
+    reply: Future
+
+
+class FetchTick(Message):
+    fetch_id: int
+
+
+# --- Supervisor -------------------------------------------------------------------------------------
+
+class ChildExited(Message):
+    """A child's lifetime ended; ``kind`` is normal/network/protocol/bug (the child classifies)."""
+
+    name: str
+    generation: int
+    kind: str
+    reason: str
+
+
+class ChildStarted(Message):
+    """The child is up (handshaked): the supervisor starts its stable-period clock."""
+
+    name: str
+    generation: int
+
+
+class RestartChild(Message):
+    name: str
+    generation: int
+
+
+class SpawnPeer(Message):
+    nick: str
+    location: str
+    attempt: Future

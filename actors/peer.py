@@ -1,0 +1,121 @@
+"""PeerActor: one direct connection to a maker's onion (PROTOCOL.md §8).
+
+We send our 793 as soon as the stream is up and accept the maker's 793 in either order
+(REF makers send theirs on accept, NG makers after ours). The link counts as handshaked
+when a valid 793 arrives, or — like NG takers — after ``peer_handshake_wait`` seconds of
+silence (a legacy one-way peer); an invalid 793 or EOF is a failure. Privmsgs received
+here go to the Inbox like relayed ones, tagged with the ``direct`` channel.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+from actors.base import SUPERVISOR
+from actors.core.routing import DIRECT
+from actors.errors import HandshakeRejectedByRemoteError
+from actors.link import INBOX, ROUTER, LinkActor
+from actors.messages import ChildStarted, HandshakeDeadline, PeerDown, PeerUp, PrivmsgReceived, PubmsgReceived
+from actors.transport import CATEGORY_PEER
+from protocol.envelope import Envelope, MsgType
+from protocol.errors import HandshakeRejectedError, ProtocolError
+from protocol.handshake import build_peer_handshake, check_peer_handshake, parse_peer_handshake
+from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
+
+QUIET_HANDSHAKE = 1  # HandshakeDeadline.conn value for the "silent peer" timer
+
+
+class PeerActor(LinkActor):
+    kind = "peer"
+    category = CATEGORY_PEER
+
+    def __init__(self, ctx, name: str, generation: int, nick: str, location: str,
+                 attempt: Future) -> None:
+        host, _, port = location.rpartition(":")
+        super().__init__(ctx, name, generation, host, int(port))
+        self.nick, self.location, self.attempt = nick, location, attempt
+        self.features: frozenset[str] = frozenset()
+        self._quiet_timer = None
+        self._since = 0.0
+
+    @property
+    def channel(self) -> str:
+        return DIRECT
+
+    def on_connected(self) -> None:
+        config = self.ctx.config
+        self.send_envelope(MsgType.HANDSHAKE, build_peer_handshake(
+            self.ctx.identity.nick, config.network, config.features, config.our_location))
+        self._quiet_timer = self.ctx.scheduler.call_later(
+            config.peer_handshake_wait, lambda: self._tell_self(HandshakeDeadline(QUIET_HANDSHAKE)))
+
+    def on_deadline(self, message: HandshakeDeadline) -> None:
+        if message.conn == QUIET_HANDSHAKE:
+            if not self.up:
+                self._become_up()
+            return
+        super().on_deadline(message)
+
+    def on_envelope(self, envelope: Envelope) -> None:
+        if envelope.type == MsgType.HANDSHAKE:
+            if not self.up:
+                self._check_handshake(envelope.line)
+                self._become_up()
+            return  # later 793s are ignored (PROTOCOL.md 8.2)
+        if envelope.type == MsgType.PRIVMSG:
+            try:
+                msg = parse_privmsg(envelope.line)
+            except ProtocolError:
+                self.ctx.stats.inc("privmsg_malformed")
+                return
+            if msg.to_nick == self.ctx.identity.nick and msg.from_nick == self.nick:
+                self.ctx.book.tell(INBOX, PrivmsgReceived(DIRECT, msg))
+            else:
+                self.ctx.stats.inc("direct_privmsg_wrong_nicks")
+        elif envelope.type == MsgType.PUBMSG:
+            try:
+                jm = parse_jm_line(envelope.line)
+            except ProtocolError:
+                self.ctx.stats.inc("pubmsg_malformed")
+                return
+            if jm.to_nick == PUBLIC and jm.from_nick == self.nick:
+                self.ctx.book.tell(INBOX, PubmsgReceived(DIRECT, jm.from_nick, jm.body))
+        elif envelope.type == MsgType.PING:
+            self.answer_ping()
+        else:
+            self.ctx.stats.inc("peer_ignored_types")
+
+    def _check_handshake(self, line: str) -> None:
+        handshake = parse_peer_handshake(line)
+        try:
+            check_peer_handshake(handshake, self.ctx.config.network)
+        except HandshakeRejectedError as exc:
+            raise HandshakeRejectedByRemoteError(f"maker {self.nick}: {exc}") from exc
+        if handshake.nick != self.nick:
+            raise HandshakeRejectedByRemoteError(
+                f"maker at {self.location} handshakes as {handshake.nick}, expected {self.nick}")
+        self.features = handshake.features
+
+    def _become_up(self) -> None:
+        self.up = True
+        for timer in (self._deadline, self._quiet_timer):
+            if timer is not None:
+                timer.cancel()
+        self.ctx.record(self.name, "peer.up")
+        self._since = self.ctx.clock.now()
+        self.announce_up()
+        self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
+        if not self.attempt.done():
+            self.attempt.set_result(True)
+
+    def announce_up(self) -> None:
+        self.ctx.book.tell(ROUTER, PeerUp(self.nick, self.generation, self.location, self.features,
+                                          self._since))
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+        if not self.attempt.done():
+            self.attempt.set_result(False)
+        self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed"))

@@ -1,0 +1,234 @@
+"""Router actor: which channel carries each privmsg (API.md "Sending", "Direct peer connections").
+
+It owns the routing state — which directories are up, which direct links are
+handshaked or being dialled, the session bindings — and publishes it as an immutable
+view for the facades. A privmsg is signed once and sent through **exactly one** channel:
+the Router tries candidates one at a time and only moves to the next after the previous
+one reported a failed write (correlated ``SendOutcome`` messages; no blocking asks).
+"""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import Future
+from types import MappingProxyType
+
+from loguru import logger
+
+from actors.base import SUPERVISOR, ChildActor, handles
+from actors.core.routing import DIRECT, directory_channel, parse_force_channel, relay_candidates
+from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
+from actors.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
+                             DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
+                             SendPrivmsg, SpawnPeer, TryDirectConnect)
+from actors.runtime import PeerHandle, RouterView
+from actors.transport import is_onion_host
+from protocol.envelope import MsgType, encode_envelope
+from protocol.framing import frame
+from protocol.jmmessage import format_pubmsg, normalize_command
+
+
+class _Pending:
+    """One privmsg being routed: the framed line, what is left to try, the caller's future."""
+
+    __slots__ = ("send", "line", "candidates", "failures")
+
+    def __init__(self, send: SendPrivmsg, line: bytes, candidates: list[str]) -> None:
+        self.send, self.line, self.candidates, self.failures = send, line, candidates, []
+
+
+class Router(ChildActor):
+    kind = "router"
+
+    def __init__(self, ctx, name: str, generation: int) -> None:
+        super().__init__(ctx, name, generation)
+        self.up: dict[str, frozenset[str]] = {}  # directory -> features
+        self.reported: set[str] = set()
+        self.first_round: list[Future] = []
+        self.peers: dict[str, PeerHandle] = {}
+        self.connecting: set[str] = set()
+        self.attempts: dict[str, Future] = {}
+        self.bindings: dict[str, str] = {}
+        self.pending: dict[int, _Pending] = {}
+        self._corr = itertools.count(1)
+
+    def started(self) -> None:
+        self._publish()
+        for name in self.ctx.book.names():  # a restarted Router relearns who is up
+            if name in self.ctx.config.directories or name.startswith("peer:"):
+                self.ctx.book.tell(name, Reannounce())
+
+    # -- link status ------------------------------------------------------------------------------
+
+    @handles(DirectoryUp)
+    def on_directory_up(self, message: DirectoryUp) -> None:
+        self.up[message.name] = message.features
+        self.reported.add(message.name)
+        self._publish()
+        self.ctx.emit(DirectoryStatus(message.name, True))
+        self._check_first_round()
+
+    @handles(DirectoryDown)
+    def on_directory_down(self, message: DirectoryDown) -> None:
+        was_up = self.up.pop(message.name, None) is not None
+        self.reported.add(message.name)
+        self._publish()
+        if was_up:
+            self.ctx.emit(DirectoryStatus(message.name, False))
+        self._check_first_round()
+
+    @handles(AwaitFirstRound)
+    def on_await_first_round(self, message: AwaitFirstRound) -> None:
+        self.first_round.append(message.reply)
+        self._check_first_round()
+
+    def _check_first_round(self) -> None:
+        if self.first_round and self.reported >= set(self.ctx.config.directories):
+            for reply in self.first_round:
+                if not reply.done():
+                    reply.set_result(len(self.up))
+            self.first_round.clear()
+
+    @handles(PeerUp)
+    def on_peer_up(self, message: PeerUp) -> None:
+        self.connecting.discard(message.nick)
+        self.peers[message.nick] = PeerHandle(message.nick, message.location, message.features,
+                                              message.since)
+        self._publish()
+
+    @handles(PeerDown)
+    def on_peer_down(self, message: PeerDown) -> None:
+        self.connecting.discard(message.nick)
+        if self.peers.pop(message.nick, None) is not None:
+            logger.info("direct link to {} closed: {}", message.nick, message.reason)
+        self._publish()
+
+    # -- direct connections ------------------------------------------------------------------------
+
+    @handles(TryDirectConnect)
+    def on_try_direct(self, message: TryDirectConnect) -> None:
+        self._try_direct(message.nick)
+
+    def _try_direct(self, nick: str) -> None:
+        config = self.ctx.config
+        if not config.prefer_direct or nick in self.peers or nick in self.connecting:
+            return
+        location = self.ctx.views.registry.locations.get(nick)
+        if not location:
+            return
+        host = location.rpartition(":")[0]
+        if not is_onion_host(host) and not config.socks.allow_clearnet:
+            self.ctx.stats.inc("peer_locations_refused")
+            logger.info("not dialling {}: non-onion location {} (allow_clearnet is off)", nick, location)
+            return
+        if len(self.peers) + len(self.connecting) >= config.limits.max_direct_peers:
+            self.ctx.stats.inc("direct_peers_capped")
+            return
+        attempt: Future = Future()
+        self.attempts[nick] = attempt
+        self.connecting.add(nick)
+        self._publish()
+        self.ctx.book.tell(SUPERVISOR, SpawnPeer(nick, location, attempt))
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    @handles(SendPrivmsg)
+    def on_send(self, message: SendPrivmsg) -> None:
+        self.ctx.crash_point("router", "router.on_send", self.name)
+        command = normalize_command(message.command)
+        try:
+            candidates = self._candidates(message)
+        except Exception as exc:  # noqa: BLE001 - the caller gets the typed error
+            message.reply.set_exception(exc)
+            return
+        line = self.ctx.identity.build_privmsg(message.recipient, command, message.data)
+        framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.ctx.config.limits.max_line)
+        pending = _Pending(message, framed, candidates)
+        self._next(pending)
+
+    def _candidates(self, message: SendPrivmsg) -> list[str]:
+        nick, command = message.recipient, normalize_command(message.command)
+        if message.force_channel is not None:
+            directory = parse_force_channel(message.force_channel, self.ctx.config.directories)
+            if directory is None:
+                if nick not in self.peers:
+                    raise NoDirectConnectionError(f"!{command} to {nick}: no direct connection")
+                return [DIRECT]
+            if directory not in self.up:
+                raise DirectoryNotConnectedError(
+                    f"!{command} to {nick}: directory {directory} is not connected")
+            return [directory_channel(directory)]
+        if not self.up and nick not in self.peers:
+            raise AllRoutesFailedError(f"!{command} to {nick}: no directory is connected")
+        registry = self.ctx.views.registry
+        connected = [d for d in self.ctx.config.directories if d in self.up]
+        relays = [directory_channel(d) for d in relay_candidates(
+            connected, registry.present.get(nick, frozenset()), registry.listed.get(nick, frozenset()),
+            self.ctx.rng)]
+        if self.ctx.config.prefer_direct and nick in self.peers:
+            return [DIRECT] + relays
+        self._try_direct(nick)
+        return relays
+
+    def _next(self, pending: _Pending) -> None:
+        send = pending.send
+        if not pending.candidates:
+            command = normalize_command(send.command)
+            error_cls = NoDirectConnectionError if send.force_channel == DIRECT else (
+                DirectoryNotConnectedError if send.force_channel else AllRoutesFailedError)
+            send.reply.set_exception(error_cls(
+                f"!{command} to {send.recipient}: every route failed ({'; '.join(pending.failures)})"))
+            self.ctx.stats.inc("privmsg_send_failed")
+            return
+        channel = pending.candidates.pop(0)
+        corr = next(self._corr)
+        self.pending[corr] = pending
+        target = f"peer:{send.recipient}" if channel == DIRECT else channel[len("directory:"):]
+        if not self.ctx.book.tell(target, SendLine(corr, pending.line)):
+            self.pending.pop(corr)
+            pending.failures.append(f"{channel}: not reachable")
+            self._next(pending)
+
+    @handles(SendOutcome)
+    def on_outcome(self, message: SendOutcome) -> None:
+        pending = self.pending.pop(message.corr, None)
+        if pending is None:
+            return
+        send = pending.send
+        if message.ok:
+            self.ctx.stats.inc("privmsg_sent")
+            self.ctx.record(self.name, "privmsg.sent",
+                            f"{send.recipient} {normalize_command(send.command)} {message.channel}")
+            if send.log_routing:
+                logger.info("!{} to {} via {}", normalize_command(send.command), send.recipient,
+                            message.channel)
+            send.reply.set_result(message.channel)
+            return
+        pending.failures.append(f"{message.channel}: {message.reason}")
+        self._next(pending)
+
+    @handles(BroadcastPubmsg)
+    def on_broadcast(self, message: BroadcastPubmsg) -> None:
+        line = frame(encode_envelope(MsgType.PUBMSG, format_pubmsg(self.ctx.identity.nick, message.body)))
+        for directory in list(self.up):
+            self.ctx.book.tell(directory, SendLine(0, line))
+
+    @handles(RecordBinding)
+    def on_binding(self, message: RecordBinding) -> None:
+        self.bindings[message.nick] = message.channel_id
+
+    def _publish(self) -> None:
+        self.ctx.views.router = RouterView(
+            directories_up=tuple(d for d in self.ctx.config.directories if d in self.up),
+            directory_features=MappingProxyType(dict(self.up)),
+            peers=MappingProxyType(dict(self.peers)),
+            attempts=MappingProxyType(dict(self.attempts)),
+            connecting=frozenset(self.connecting))
+
+    def cleanup(self) -> None:
+        for pending in self.pending.values():
+            if not pending.send.reply.done():
+                pending.send.reply.set_exception(AllRoutesFailedError("router stopped"))
+        for reply in self.first_round:
+            if not reply.done():
+                reply.set_result(len(self.up))

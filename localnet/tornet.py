@@ -1,0 +1,411 @@
+"""A private Tor network on 127.0.0.1, so the production SOCKS5 path meets a real Tor.
+
+Chutney-style: ``n_authorities`` directory authorities and
+``n_relays`` relays vote a consensus among themselves with ``TestingTorNetwork`` timings;
+only once every relay is Running+Valid+HSDir in that consensus, and every relay has
+itself fetched a consensus and bootstrapped, do the onion-service tor and the client tor
+start. Starting them earlier made clients cache a partial consensus and back off for
+minutes, or stall building circuits through relays that could not yet extend them. Everything listens on free loopback ports, so parallel runs
+do not clash, and every tor runs in the foreground under this process: ``stop()`` kills
+exactly the PIDs it started, and ``__OwningControllerProcess`` makes each authority and
+relay exit on its own if this process dies without calling ``stop()``. (The onion-service
+and client tors cannot have it: stem sends TAKEOWNERSHIP when that option names our PID,
+and tor then exits as soon as that short-lived control connection closes.)
+
+Typical use::
+
+    net = TorNetwork(tmp_dir)
+    net.start()
+    onion = net.add_onion(my_loopback_port)        # "<56 chars>.onion", port 5222
+    net.wait_onion_reachable(onion, 5222)
+    ... dial through SocksConfig(port=net.socks_port) ...
+    net.stop()
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_socks import ProxyError, ProxyTimeoutError, ProxyType
+from python_socks.sync import Proxy
+
+LOOPBACK = "127.0.0.1"
+#: The relay flags a node needs before onion services and clients can use it.
+REQUIRED_FLAGS = frozenset({"Running", "Valid", "HSDir"})
+LOG_TAIL_LINES = 15
+POLL_SECONDS = 0.25
+STOP_GRACE_SECONDS = 10.0
+#: One SOCKS connect attempt; a stuck attempt must not eat the whole reachability wait.
+ATTEMPT_SECONDS = 20.0
+
+_INSTALL_HINT = "install Debian's tor (apt-get install tor), which also provides tor-gencert"
+
+
+class TorNetworkError(RuntimeError):
+    """The private Tor network could not be set up or used."""
+
+
+class TorNotInstalledError(TorNetworkError):
+    """The ``tor`` or ``tor-gencert`` binary is missing."""
+
+
+class TorBootstrapError(TorNetworkError):
+    """A tor process died or a bootstrap stage did not complete in time."""
+
+
+def find_tor_binaries() -> tuple[str, str]:
+    """Paths of ``tor`` and ``tor-gencert``; Debian puts tor in /usr/sbin, often off a user's PATH."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    tor = shutil.which("tor", path=search)
+    gencert = shutil.which("tor-gencert", path=search)
+    if tor is None or gencert is None:
+        missing = " and ".join(n for n, p in (("tor", tor), ("tor-gencert", gencert)) if p is None)
+        raise TorNotInstalledError(f"{missing} not found: {_INSTALL_HINT}")
+    return tor, gencert
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports the kernel considers free right now.
+
+    The sockets are held open until all are chosen so the kernel cannot hand out the same
+    port twice; another process may still grab one before tor binds it (rare, loud).
+    """
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind((LOOPBACK, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file, for error messages that show tor's own words."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"({path} does not exist)"
+    return "\n".join(text.splitlines()[-lines:]) or f"({path} is empty)"
+
+
+@dataclass
+class _Node:
+    """One tor process: its directory, ports and, once launched, its Popen."""
+
+    nickname: str
+    datadir: Path
+    control_port: int | None = None
+    or_port: int | None = None
+    dir_port: int | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def torrc(self) -> Path:
+        return self.datadir / "torrc"
+
+    @property
+    def log(self) -> Path:
+        return self.datadir / "notice.log"
+
+    @property
+    def stdout_log(self) -> Path:
+        return self.datadir / "stdout.log"
+
+    def describe_failure(self) -> str:
+        """The node's last notice-log lines, or its stdout if it died before logging."""
+        source = self.log if self.log.exists() else self.stdout_log
+        return f"last lines of {source}:\n{log_tail(source)}"
+
+
+class TorNetwork:
+    """Authorities, relays, one onion-service tor and one client tor on 127.0.0.1.
+
+    ``base_dir`` must be empty or absent: it receives one data directory per node (keys,
+    torrc, ``notice.log``). ``vote_interval``/``vote_delay`` are the authorities' voting
+    timings in seconds; 20/4 stayed robust on a loaded 2-core CI machine, 10/2 is faster.
+    """
+
+    def __init__(self, base_dir: str | os.PathLike, n_authorities: int = 3, n_relays: int = 2,
+                 vote_interval: int = 20, vote_delay: int = 4) -> None:
+        if n_authorities < 1 or n_authorities + n_relays < 4:
+            # 3 relays in total failed to build onion circuits (no node for hop 3).
+            raise ValueError("need at least 1 authority and 4 relays in total (authorities count)")
+        self.base_dir = Path(base_dir).resolve()
+        self.vote_interval = vote_interval
+        self.vote_delay = vote_delay
+        self._authorities = [_Node(f"auth{i}", self.base_dir / f"auth{i}") for i in range(n_authorities)]
+        self._relays = [_Node(f"relay{i}", self.base_dir / f"relay{i}") for i in range(n_relays)]
+        self._hs = _Node("hs", self.base_dir / "hs")
+        self._client = _Node("client", self.base_dir / "client")
+        self._socks_port: int | None = None
+
+    @property
+    def socks_port(self) -> int:
+        """The client tor's SocksPort (``IsolateSOCKSAuth``); valid after :meth:`start`."""
+        return self._require_started(self._socks_port)
+
+    @property
+    def client_control_port(self) -> int:
+        """The client tor's ControlPort (cookie auth), e.g. for STREAM events."""
+        return self._require_started(self._client.control_port)
+
+    @property
+    def hs_control_port(self) -> int:
+        """The onion-service tor's ControlPort (cookie auth), where ADD_ONION goes."""
+        return self._require_started(self._hs.control_port)
+
+    def _require_started(self, port: int | None) -> int:
+        if port is None:
+            raise TorNetworkError("the Tor network is not started")
+        return port
+
+    # -- start / stop -----------------------------------------------------------------
+
+    def start(self, timeout: float = 300.0) -> None:
+        """Bring the whole network up, or stop every process started and raise.
+
+        Returns once the client tor has bootstrapped to 100 %; onion services added with
+        :meth:`add_onion` are then reachable within seconds.
+        """
+        deadline = time.monotonic() + timeout
+        tor, gencert = find_tor_binaries()
+        if self.base_dir.exists() and any(self.base_dir.iterdir()):
+            raise TorNetworkError(f"{self.base_dir} is not empty; give TorNetwork a fresh directory")
+        try:
+            self._configure(tor, gencert)
+            relays = self._authorities + self._relays
+            for node in relays:
+                self._launch(tor, node)
+            for node in self._authorities:
+                self._wait(lambda n=node: "Published microdesc consensus" in _read(n.log),
+                           deadline, "a published consensus", node)
+            for node in self._authorities:
+                self._wait(lambda n=node: self._consensus_complete(n), deadline,
+                           f"every relay Running+Valid+HSDir in the consensus of {node.nickname}", node)
+            for node in relays:
+                self._wait_bootstrapped(node, deadline)
+            for node in (self._hs, self._client):
+                self._launch(tor, node)
+            for node in (self._hs, self._client):
+                self._wait_bootstrapped(node, deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Terminate every tor this network started and wait for each to exit; idempotent."""
+        nodes = [n for n in self._all_nodes() if n.process is not None]
+        for node in nodes:
+            if node.process.poll() is None:
+                node.process.terminate()
+        for node in nodes:
+            try:
+                node.process.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                node.process.kill()
+                node.process.wait()
+            node.process = None
+        self._socks_port = None
+
+    def __enter__(self) -> TorNetwork:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def _all_nodes(self) -> list[_Node]:
+        return [*self._authorities, *self._relays, self._hs, self._client]
+
+    def _configure(self, tor: str, gencert: str) -> None:
+        """Allocate ports, make authority keys, write ``dirauthorities.inc`` and every torrc."""
+        relays = self._authorities + self._relays
+        ports = iter(free_ports(3 * len(relays) + 3))
+        for node in relays:
+            node.or_port, node.dir_port, node.control_port = next(ports), next(ports), next(ports)
+        self._hs.control_port = next(ports)
+        self._client.control_port, self._socks_port = next(ports), next(ports)
+        for node in self._all_nodes():
+            node.datadir.mkdir(parents=True, mode=0o700)
+        lines = [self._authority_line(tor, gencert, node) for node in self._authorities]
+        include = self.base_dir / "dirauthorities.inc"
+        include.write_text("\n".join(lines) + "\n")
+        for node in self._all_nodes():
+            node.torrc.write_text("\n".join(self._torrc(node, include)) + "\n")
+
+    def _authority_line(self, tor: str, gencert: str, node: _Node) -> str:
+        """Create the authority's v3 keys and return its ``DirAuthority`` line."""
+        keys = node.datadir / "keys"
+        keys.mkdir(mode=0o700)
+        _run([gencert, "--create-identity-key", "--passphrase-fd", "0",
+              "-i", str(keys / "authority_identity_key"), "-s", str(keys / "authority_signing_key"),
+              "-c", str(keys / "authority_certificate"), "-m", "12",
+              "-a", f"{LOOPBACK}:{node.dir_port}"], stdin="test-passphrase\n")
+        v3ident = re.search(r"^fingerprint (\w+)$", (keys / "authority_certificate").read_text(), re.M)
+        _run([tor, "--ignore-missing-torrc", "-f", os.devnull, "--orport", "1",
+              "--datadirectory", str(node.datadir), "--list-fingerprint", "--quiet"])
+        rsa_fp = (node.datadir / "fingerprint").read_text().split()[1]
+        return (f"DirAuthority {node.nickname} orport={node.or_port} no-v2 "
+                f"v3ident={v3ident.group(1)} {LOOPBACK}:{node.dir_port} {rsa_fp}")
+
+    def _torrc(self, node: _Node, include: Path) -> list[str]:
+        """chutney's common.i plus the node's role (relay.i, authority.i, client, hs)."""
+        lines = [
+            "TestingTorNetwork 1",
+            "PathsNeededToBuildCircuits 0.67",
+            "TestingDirAuthVoteExit *",
+            "TestingDirAuthVoteHSDir *",
+            "TestingDirAuthVoteGuard *",
+            "TestingMinExitFlagThreshold 0",
+            "V3AuthNIntervalsValid 2",
+            f"DataDirectory {node.datadir}",
+            f"Nickname {node.nickname}",
+            f"ControlPort {LOOPBACK}:{node.control_port}",
+            "CookieAuthentication 1",
+            f"Log notice file {node.log}",
+            "SafeLogging 0",
+            "LogTimeGranularity 1",
+            "ShutdownWaitLength 0",
+            "Sandbox 0",
+            "AvoidDiskWrites 1",
+            f"%include {include}",
+        ]
+        if node is self._client:
+            return lines + [f"SocksPort {LOOPBACK}:{self._socks_port} IsolateSOCKSAuth"]
+        lines.append("SocksPort 0")
+        if node is self._hs:
+            return lines
+        lines += [
+            f"__OwningControllerProcess {os.getpid()}",
+            f"Address {LOOPBACK}",
+            f"ORPort {LOOPBACK}:{node.or_port}",
+            f"DirPort {LOOPBACK}:{node.dir_port}",
+            "ExitRelay 0",
+            "ExitPolicy reject *:*",
+            "AssumeReachable 1",
+            "ServerDNSDetectHijacking 0",
+            "ServerDNSTestAddresses",
+            "ServerDNSResolvConfFile /dev/null",
+        ]
+        if node in self._authorities:
+            delay = self.vote_delay
+            lines += [
+                "AuthoritativeDirectory 1",
+                "V3AuthoritativeDirectory 1",
+                "ContactInfo auth@test.test",
+                f"TestingV3AuthInitialVotingInterval {self.vote_interval}",
+                f"TestingV3AuthInitialVoteDelay {delay}",
+                f"TestingV3AuthInitialDistDelay {delay}",
+                f"V3AuthVotingInterval {self.vote_interval}",
+                f"V3AuthVoteDelay {delay}",
+                f"V3AuthDistDelay {delay}",
+            ]
+        return lines
+
+    def _launch(self, tor: str, node: _Node) -> None:
+        with open(node.stdout_log, "wb") as out:
+            node.process = subprocess.Popen([tor, "-f", str(node.torrc)], stdin=subprocess.DEVNULL,
+                                            stdout=out, stderr=subprocess.STDOUT)
+
+    def _wait(self, ready, deadline: float, what: str, node: _Node) -> None:
+        """Poll ``ready()`` until true; fail fast if any tor died, quoting that tor's log."""
+        while not ready():
+            for other in self._all_nodes():
+                if other.process is not None and other.process.poll() is not None:
+                    raise TorBootstrapError(
+                        f"tor {other.nickname} exited with code {other.process.returncode} while "
+                        f"waiting for {what} of {node.nickname}; {other.describe_failure()}")
+            if time.monotonic() > deadline:
+                raise TorBootstrapError(
+                    f"timed out waiting for {what} of {node.nickname}; {node.describe_failure()}")
+            time.sleep(POLL_SECONDS)
+
+    def _wait_bootstrapped(self, node: _Node, deadline: float) -> None:
+        self._wait(lambda: "Bootstrapped 100%" in _read(node.log), deadline, "bootstrap to 100%", node)
+
+    def _consensus_complete(self, authority: _Node) -> bool:
+        """Whether the authority serves a consensus listing every relay with the flags we need."""
+        conn = http.client.HTTPConnection(LOOPBACK, authority.dir_port, timeout=5)
+        try:
+            conn.request("GET", "/tor/status-vote/current/consensus-microdesc")
+            response = conn.getresponse()
+            if response.status != 200:
+                return False
+            text = response.read().decode(errors="replace")
+        except OSError:
+            return False
+        finally:
+            conn.close()
+        flags: dict[str, set[str]] = {}
+        nickname = None
+        for line in text.splitlines():
+            if line.startswith("r "):
+                nickname = line.split()[1]
+            elif line.startswith("s ") and nickname is not None:
+                flags[nickname] = set(line.split()[1:])
+        return all(REQUIRED_FLAGS <= flags.get(n.nickname, set())
+                   for n in self._authorities + self._relays)
+
+    # -- onion services ---------------------------------------------------------------
+
+    def add_onion(self, target_port: int, virtual_port: int = 5222) -> str:
+        """Publish a new v3 onion service forwarding ``virtual_port`` to ``127.0.0.1:target_port``.
+
+        Uses ADD_ONION with the Detach flag, so the service outlives the short-lived control
+        connection (stem's controller threads must not linger), and returns once tor has
+        uploaded the descriptor to an HSDir. Returns ``"<56 chars>.onion"``.
+        """
+        from stem.control import Controller
+
+        with Controller.from_port(address=LOOPBACK, port=self.hs_control_port) as controller:
+            controller.authenticate()
+            service = controller.create_ephemeral_hidden_service(
+                {virtual_port: f"{LOOPBACK}:{target_port}"}, key_type="NEW",
+                key_content="ED25519-V3", detached=True, await_publication=True, timeout=60)
+        return f"{service.service_id}.onion"
+
+    def wait_onion_reachable(self, onion: str, port: int, timeout: float = 60.0) -> float:
+        """Retry a SOCKS connect to ``onion:port`` until it succeeds; return the seconds taken.
+
+        The first attempt can fail while the descriptor is still propagating to HSDirs.
+        """
+        start = time.monotonic()
+        deadline = start + timeout
+        proxy = Proxy(ProxyType.SOCKS5, LOOPBACK, self.socks_port, rdns=True)
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                proxy.connect(dest_host=onion, dest_port=port,
+                              timeout=min(max(remaining, 1.0), ATTEMPT_SECONDS)).close()
+                return time.monotonic() - start
+            except (ProxyError, ProxyTimeoutError, OSError) as exc:
+                if time.monotonic() + 1.0 > deadline:
+                    raise TorNetworkError(
+                        f"{onion}:{port} not reachable within {timeout}s (last error: {exc}); "
+                        f"{self._client.describe_failure()}") from exc
+            time.sleep(1.0)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _run(argv: list[str], stdin: str | None = None) -> None:
+    """Run a short tor tool, raising with its output if it fails."""
+    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise TorBootstrapError(f"{argv[0]} failed ({result.returncode}): {result.stdout}{result.stderr}")
