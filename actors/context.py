@@ -25,6 +25,8 @@ class SystemContext:
         self.stats = Stats()
         self.views = Views()
         self.book = AddressBook(self.stats)
+        for name in ("supervisor", "registry", "inbox", "router", *config.directories):
+            self.book.restarting(name)  # stash until the supervisor has spawned them
         self.clock = RealClock()
         self.scheduler = RealScheduler(self.clock)
         self.dialer = Dialer(config.socks)

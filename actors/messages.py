@@ -147,6 +147,7 @@ class NickSeen(Message):
 class SyncNicks(Message):
     directory: str
     nicks: frozenset[str]
+    applied: Future | None = None
 
 
 class NickLeft(Message):
@@ -218,6 +219,18 @@ class ChildStarted(Message):
 
     name: str
     generation: int
+
+
+class Escalated(Message):
+    """Event for the facade: the supervisor gave up (restart intensity exceeded)."""
+
+    reason: str
+
+
+class Shutdown(Message):
+    """Stop every child in order within ``deadline`` seconds (asked by the facade)."""
+
+    deadline: float
 
 
 class RestartChild(Message):

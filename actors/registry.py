@@ -39,6 +39,8 @@ class NickRegistry(ChildActor):
     @handles(SyncNicks)
     def on_sync(self, message: SyncNicks) -> None:
         self._gone(self.tracker.sync(message.directory, message.nicks))
+        if message.applied is not None and not message.applied.done():
+            message.applied.set_result(None)
 
     def _gone(self, nicks: list[str]) -> None:
         self._publish()

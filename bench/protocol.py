@@ -9,21 +9,31 @@ import base64
 import json
 import sys
 import time
+from pathlib import Path
 
 import coincurve
 
-from protocol.crypto import ONION_HOSTID, bitcoin_message_hash, parse_and_verify_privmsg
-from protocol.envelope import decode_envelope
-from protocol.offers import parse_offer_body
+# This script is itself named protocol.py: replace its directory on the import path
+# with the repository root so ``import protocol`` finds the package, not this file.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from protocol.crypto import (  # noqa: E402
+    ONION_HOSTID,
+    bitcoin_message_hash,
+    parse_and_verify_privmsg,
+)
+from protocol.envelope import decode_envelope  # noqa: E402
+from protocol.offers import parse_offer_body  # noqa: E402
 
 DURATION = 0.6  # seconds per measurement
 
-FILL_LINE = (
+FILL_LINE = (  # PROTOCOL.md §4.5
     "J52N8GdNkKtMA6TW!J59cTYvZJZEbjWk4!fill 0 5000000 "
     "abababababababababababababababababababababababababababababababab "
     "Pcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd "
     "034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa "
-    "MEQCICHaUVIwrnz+VSK7x9ZHXwik/a2paR/SSQyy381mHLtyAiA5LwxcG0IlQvv9yvq1V8wHrMrHJbrJICv7e1TpeuvCqA=="
+    "MEQCICHaUVIwrnz+VSK7x9ZHXwik/a2paR/SSQyy381mHLty"
+    "AiA5LwxcG0IlQvv9yvq1V8wHrMrHJbrJICv7e1TpeuvCqA=="
 )
 ENVELOPE = json.dumps({"type": 685, "line": FILL_LINE}).encode()
 OFFER_BODY = "!".join(

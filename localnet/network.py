@@ -37,8 +37,8 @@ class LocalNet:
     """Gateway + directories + makers, started and stopped together.
 
     ``makers`` is a count (styles alternate ng, ref, ng, ...) or a list of
-    :class:`~localnet.maker.Maker` keyword dicts. With ``seed``, maker identities and
-    onion names are derived from it, so runs are reproducible.
+    :class:`~localnet.maker.Maker` keyword dicts. With ``seed``, directory and maker
+    nicks and onion names are derived from it, so runs are reproducible.
     """
 
     def __init__(self, directories: Iterable[str] = ("ng", "ng", "ref"),
@@ -62,8 +62,12 @@ class LocalNet:
             return self
         try:
             self.gateway = OnionSocksGateway().start()
-            for profile in self._profiles:
-                directory = DirectoryServer(profile=profile, network=self.network, port=0).start()
+            for index, profile in enumerate(self._profiles):
+                seeded = {} if self.seed is None else {
+                    "identity": NickIdentity(private_key_bytes=self._derive("dir-nick", index)),
+                    "onion_host": onion_host_for(self._derive("dir-onion", index))}
+                directory = DirectoryServer(profile=profile, network=self.network, port=0,
+                                            **seeded).start()
                 self.directories.append(directory)
                 host, port = _split_location(directory.location)
                 self.gateway.map(host, port, directory.address)

@@ -216,8 +216,9 @@ class RawTaker:
         """Dial a maker onion directly and run the peer handshake in either order.
 
         ``send_first``: send our 793 at once and wait up to ``reply_wait`` for the
-        maker's (None if it stays silent, as NG takers tolerate). Otherwise wait for the
-        maker to speak first (REF makers do; NG makers never will) and then answer.
+        maker's (None if it stays silent, as NG takers tolerate). Otherwise wait up to
+        ``reply_wait`` for the maker to speak first (REF makers do; NG makers never do:
+        ``TimeoutError``, and the connection is closed) and then answer.
         """
         channel = f"direct:{location}"
         conn = self._dial(location, CATEGORY_PEER, channel)
@@ -230,7 +231,7 @@ class RawTaker:
                 except TimeoutError:
                     reply = None
             else:
-                reply = self.take(is_handshake)
+                reply = self.take(is_handshake, reply_wait)
                 conn.send(MsgType.HANDSHAKE, self._own_handshake())
             handshake = parse_peer_handshake(reply.line) if reply is not None else None
             if handshake is not None:

@@ -44,14 +44,26 @@ class TakerSession:
         self.sigs: list[str] = []
         self.reply_channels: dict[str, str] = {}  # command -> channel of the first copy
         self.after = 0  # only replies newer than our latest request count
+        self._consumed: set[tuple[str, str]] = set()
 
     def _request(self, command: str, data: str) -> None:
         self.after = self.taker.mark()
         self.taker.send_privmsg(self.channel, self.maker_nick, command, data)
 
     def _reply(self, command: str, timeout: float | None) -> Inbound:
-        item = self.taker.take_privmsg(self.maker_nick, (command, "error"), timeout, self.after)
-        assert item.privmsg is not None
+        """The next new ``command`` (or ``!error``) reply from the maker.
+
+        A copy of a reply already consumed (the same line through another directory,
+        possibly arriving after our next request) is skipped (pitfall P6).
+        """
+        while True:
+            item = self.taker.take_privmsg(self.maker_nick, (command, "error"), timeout,
+                                           self.after)
+            assert item.privmsg is not None
+            key = (item.privmsg.command, item.privmsg.data)
+            if key not in self._consumed:
+                break
+        self._consumed.add(key)
         if item.privmsg.command == "error":
             raise MakerErrorReply(self.maker_nick, item.privmsg.data, item.channel)
         self.reply_channels.setdefault(command, item.channel)
@@ -89,12 +101,8 @@ class TakerSession:
                                 self.maker_nick: list(self.ioauth.utxos)})
         self._request("tx", encrypt(self.nacl, self.maker_nacl_pub, self.tx_b64))
         expected = sorted(self.ioauth.utxos)  # build_tx orders inputs by outpoint
-        payloads: set[str] = set()
         while len(self.sigs) < len(expected):
             item = self._reply("sig", timeout)
-            if item.privmsg.data in payloads:  # type: ignore[union-attr]
-                continue  # the same !sig through another directory
-            payloads.add(item.privmsg.data)  # type: ignore[union-attr]
             blob = decrypt(self.nacl, self.maker_nacl_pub, item.privmsg.data)  # type: ignore[union-attr]
             if not sig_matches(blob, expected[len(self.sigs)]):
                 raise CryptoError(f"!sig #{len(self.sigs) + 1} from {self.maker_nick} "

@@ -7,11 +7,11 @@ libnacl produce, so REF and NG makers interoperate with it unchanged.
 
 import base64
 import binascii
+import os
 import re
 
 import nacl.exceptions
 import nacl.public
-import nacl.utils
 
 from protocol.errors import CryptoError
 
@@ -31,7 +31,7 @@ class NaclKeypair:
 
     @classmethod
     def generate(cls) -> "NaclKeypair":
-        return cls(nacl.public.PrivateKey.generate())
+        return cls(nacl.public.PrivateKey(os.urandom(KEY_LEN)))
 
     @classmethod
     def from_secret(cls, secret: bytes) -> "NaclKeypair":
@@ -68,7 +68,7 @@ def encrypt(
 ) -> str:
     """``base64(nonce || box)``; pass ``nonce`` only to reproduce test vectors."""
     if nonce is None:
-        nonce = nacl.utils.random(NONCE_LEN)
+        nonce = os.urandom(NONCE_LEN)
     elif not isinstance(nonce, bytes) or len(nonce) != NONCE_LEN:
         raise CryptoError(f"nonce must be {NONCE_LEN} bytes")
     try:

@@ -69,9 +69,9 @@ def _load_object(line: str, what: str, keys: frozenset[str]) -> dict[str, Any]:
         obj = json.loads(
             line, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
         )
+    except NickAuthError:
+        raise
     except (ValueError, RecursionError) as exc:
-        if isinstance(exc, NickAuthError):
-            raise
         raise NickAuthError(f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise NickAuthError(f"{what} is not a JSON object")
@@ -80,17 +80,10 @@ def _load_object(line: str, what: str, keys: frozenset[str]) -> dict[str, Any]:
     return obj
 
 
-def _string_field(obj: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise NickAuthError(f"{what} field {key!r} is malformed")
-    return value
-
-
 def expected_directory_id(host: str, port: int) -> str | None:
     """The directory id a v3-onion endpoint must announce, or None if not derivable."""
     host = host.lower().removesuffix(".")
-    if not _ONION_RE.fullmatch(host) or isinstance(port, bool) or not 1 <= port <= 65535:
+    if not _ONION_RE.fullmatch(host) or type(port) is not int or not 1 <= port <= 65535:
         return None
     return f"{host}:{port}"
 
@@ -109,6 +102,7 @@ def build_challenge(challenge_hex: str, directory_id: str) -> str:
 
 
 def parse_challenge(line: str) -> NickAuthChallenge:
+    """Parse an 803 line; the caller must still compare ``directory_id`` to its expectation."""
     obj = _load_object(line, "nick-auth challenge", frozenset({"challenge", "directory-id"}))
     _check_challenge(obj["challenge"], obj["directory-id"])
     return NickAuthChallenge(obj["challenge"], obj["directory-id"])
@@ -133,8 +127,8 @@ def build_proof(identity: NickIdentity, challenge: NickAuthChallenge, handshake_
     return _compact({"pubkey": identity.public_key_hex, "signature": identity.sign_message(signed)})
 
 
-def _der_integer(der: bytes, pos: int) -> tuple[int, int]:
-    """Read one minimally-encoded positive DER INTEGER at ``pos``; return (value, next)."""
+def _der_integer(der: bytes, pos: int) -> int:
+    """Check one minimally-encoded DER INTEGER in [1, n) at ``pos``; return the next offset."""
     if pos + 2 > len(der) or der[pos] != 0x02:
         raise NickAuthError("signature DER lacks an INTEGER")
     length = der[pos + 1]
@@ -148,7 +142,7 @@ def _der_integer(der: bytes, pos: int) -> tuple[int, int]:
     value = int.from_bytes(body, "big")
     if not 1 <= value < _SECP256K1_N:
         raise NickAuthError("signature r or s is out of range")
-    return value, pos + 2 + length
+    return pos + 2 + length
 
 
 def _check_strict_der(der: bytes) -> None:
@@ -156,19 +150,20 @@ def _check_strict_der(der: bytes) -> None:
         raise NickAuthError(f"signature DER is {len(der)} bytes, not 8..72")
     if der[0] != 0x30 or der[1] != len(der) - 2:
         raise NickAuthError("signature DER header is malformed")
-    _, pos = _der_integer(der, 2)
-    _, pos = _der_integer(der, pos)
-    if pos != len(der):
+    if _der_integer(der, _der_integer(der, 2)) != len(der):
         raise NickAuthError("signature DER has trailing bytes")
 
 
 def parse_proof(line: str) -> NickAuthProof:
+    """Parse an 805 line with NG's strictness, so localnet rejects what NG rejects."""
     obj = _load_object(line, "nick-auth proof", frozenset({"pubkey", "signature"}))
-    pubkey = _string_field(obj, "pubkey", _PUBKEY_RE, "nick-auth proof")
+    pubkey = obj["pubkey"]
+    if not isinstance(pubkey, str) or not _PUBKEY_RE.fullmatch(pubkey):
+        raise NickAuthError("nick-auth pubkey is not 66 lowercase hex chars of a compressed key")
     try:
         coincurve.PublicKey(bytes.fromhex(pubkey))
     except ValueError as exc:
-        raise NickAuthError("nick-auth pubkey is not a valid secp256k1 point")
+        raise NickAuthError("nick-auth pubkey is not a valid secp256k1 point") from exc
     signature = obj["signature"]
     if not isinstance(signature, str) or len(signature) > 96:
         raise NickAuthError("nick-auth signature must be a base64 string of at most 96 characters")

@@ -1,0 +1,27 @@
+"""Public entry module: the facades, the channel value, and the ``jm-multidir`` command.
+
+``from supervisor import MultiDirectoryClient, BlockingMultiDirectoryClient, ChannelBinding``
+is the import path API.md fixes. The Supervisor actor itself lives in
+``actors.supervisor_actor``; this module keeps the public names stable.
+"""
+
+from actors.core.orderbook import BondData, Offer
+from actors.core.routing import ChannelBinding
+from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
+                           HandshakeRejectedByRemoteError, MultiDirectoryError,
+                           NoDirectConnectionError, RefusedDestinationError)
+from actors.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+from actors.supervisor_actor import Supervisor
+
+
+def main(argv: list[str] | None = None) -> int:
+    from actors.cli import main as cli_main
+    return cli_main(argv)
+
+
+__all__ = [
+    "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BondData", "ChannelBinding",
+    "ClientClosedError", "DirectoryNotConnectedError", "HandshakeRejectedByRemoteError",
+    "MultiDirectoryClient", "MultiDirectoryError", "NoDirectConnectionError", "Offer",
+    "RefusedDestinationError", "Supervisor", "main",
+]
