@@ -89,8 +89,9 @@ class Stall(_Fault, tag="stall"):
 
 
 class Reset(_Fault, tag="reset"):
-    """Abort the connection: ``recv`` returns ``b""``, ``send`` raises
-    ``ConnectionResetError`` (Toxiproxy ``reset_peer``; pick the moment with ``after_lines``)."""
+    """Abort the connection at the matching line: ``recv`` returns ``b""`` after the lines
+    before it, ``send`` raises ``ConnectionResetError`` (Toxiproxy ``reset_peer``; pick the
+    moment with ``after_lines``)."""
 
 
 class Slice(_Fault, tag="slice"):
@@ -103,7 +104,8 @@ class Slice(_Fault, tag="slice"):
 
 
 class LimitData(_Fault, tag="limit_data"):
-    """Close the connection once ``bytes`` bytes went this way (Toxiproxy ``limit_data``)."""
+    """Close the connection once ``bytes`` bytes went this way (Toxiproxy ``limit_data``);
+    the ``send`` that reaches the limit raises ``BrokenPipeError``."""
 
     bytes: NonNegative
 
@@ -350,6 +352,7 @@ class _Direction:
         self.limit_used: dict[int, int] = {}
         self.held: list[bytes] | None = None
         self.stalled = False
+        self.ended = False
         self.stall_deadline: float | None = None
         self.last_due = 0.0
 
@@ -366,8 +369,9 @@ class _Direction:
         return units
 
 
-#: A delivery: not before ``due`` (monotonic seconds), these bytes; ``None`` = close here.
-_Segment = tuple[float, bytes | None]
+#: A delivery: not before ``due`` (monotonic seconds), these bytes — or an error, meaning
+#: "the connection ends here": data ahead of it is still delivered, whatever the chunking.
+_Segment = tuple[float, bytes | OSError]
 
 
 class FaultyTransport:
@@ -402,8 +406,8 @@ class FaultyTransport:
                 due, data = self._inbox[0]
                 if not self._wait_until(due):
                     break
-                if data is None:
-                    self._break(BrokenPipeError("connection closed by limit_data fault"))
+                if isinstance(data, OSError):
+                    self._break(data)
                     break
                 if len(data) <= bufsize:
                     self._inbox.popleft()
@@ -433,14 +437,12 @@ class FaultyTransport:
                     self._raise_if_stopped()
                 return
             for unit in direction.split(data):
-                segments = self._apply(direction, unit, now)
-                self._raise_if_stopped()  # a reset fired by this very line
-                for due, piece in segments:
+                for due, piece in self._apply(direction, unit, now):
                     if not self._wait_until(due):
                         self._raise_if_stopped()
-                    if piece is None:
-                        self._break(BrokenPipeError("connection closed by limit_data fault"))
-                        return
+                    if isinstance(piece, OSError):
+                        self._break(piece)
+                        self._raise_if_stopped()
                     self._inner.send(piece)
 
     def close(self) -> None:
@@ -457,11 +459,12 @@ class FaultyTransport:
         Returns when and what to deliver. A rule that removes the unit (drop, stall,
         reset) ends the pass: later rules do not see that line.
         """
-        if direction.stalled:
+        if direction.stalled or direction.ended:
             return []
         pieces = [unit]
         latency = gap = seconds_per_byte = 0.0
-        hold = close_after = False
+        hold = False
+        end: OSError | None = None
         commands: frozenset[str] | None = None
         for index, rule in direction.rules:
             if rule.command is not None:
@@ -487,7 +490,8 @@ class FaultyTransport:
                 used = direction.limit_used.get(index, 0)
                 pieces, taken = _truncate(pieces, fault.bytes - used)
                 direction.limit_used[index] = used + taken
-                close_after = close_after or used + taken >= fault.bytes
+                if used + taken >= fault.bytes:
+                    end = BrokenPipeError("connection closed by limit_data fault")
             elif isinstance(fault, Drop):
                 pieces = []
             elif isinstance(fault, Duplicate):
@@ -501,7 +505,7 @@ class FaultyTransport:
                 direction.stall_deadline = now + fault.timeout / 1000 if fault.timeout else None
                 pieces = []
             elif isinstance(fault, Reset):
-                self._break(ConnectionResetError("connection reset by fault injection"))
+                end = ConnectionResetError("connection reset by fault injection")
                 pieces = []
             elif isinstance(fault, Partition):
                 with self._state_lock:
@@ -514,11 +518,12 @@ class FaultyTransport:
             pieces, direction.held = direction.held or [], pieces
         elif direction.held is not None:
             pieces, direction.held = pieces + direction.held, None
-        return self._schedule(direction, pieces, now + latency, gap, seconds_per_byte, close_after)
+        direction.ended = end is not None
+        return self._schedule(direction, pieces, now + latency, gap, seconds_per_byte, end)
 
     @staticmethod
     def _schedule(direction: _Direction, pieces: list[bytes], start: float, gap: float,
-                  seconds_per_byte: float, close_after: bool) -> list[_Segment]:
+                  seconds_per_byte: float, end: OSError | None) -> list[_Segment]:
         """Delivery times: never before the previous piece (latency does not reorder)."""
         due = max(start, direction.last_due)
         segments: list[_Segment] = []
@@ -526,8 +531,8 @@ class FaultyTransport:
             due += (gap if i else 0.0) + len(piece) * seconds_per_byte
             segments.append((due, piece))
         direction.last_due = due
-        if close_after:
-            segments.append((due, None))
+        if end is not None:
+            segments.append((due, end))
         return segments
 
     def _wait_until(self, due: float) -> bool:

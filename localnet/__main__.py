@@ -57,16 +57,22 @@ def _offers_table(taker: RawTaker, replies: list[OfferReply]) -> list[str]:
     return [header] + [f"{rows[key]} {copies[key]:>3}" for key in sorted(rows)]
 
 
+def _short(channel: str) -> str:
+    """``directory:abcdefghijkl…`` — full onion names make the log unreadable."""
+    kind, _, location = channel.partition(":")
+    return f"{kind}:{location[:12]}..."
+
+
 def _exchange(log, session: TakerSession, how: str) -> None:
-    log(f"{how}: !fill -> {session.maker_nick} via {session.channel}")
+    log(f"{how}: !fill -> {session.maker_nick} via {_short(session.channel)}")
     session.fill(0, 5_000_000)
     log(f"  !pubkey {session.maker_nacl_pub[:16]}... features={sorted(session.maker_features)} "
-        f"via {session.reply_channels['pubkey']}")
+        f"via {_short(session.reply_channels['pubkey'][0])}")
     ioauth = session.auth()
     log(f"  !ioauth {len(ioauth.utxos)} utxos, btc_sig verified, "
-        f"via {session.reply_channels['ioauth']}")
+        f"via {_short(session.reply_channels['ioauth'][0])}")
     sigs = session.tx()
-    log(f"  !sig x{len(sigs)} matched to inputs in tx order, via {session.reply_channels['sig']}")
+    log(f"  !sig x{len(sigs)} matched to inputs in tx order, via {_short(session.reply_channels['sig'][0])}")
     session.push()
     log("  !push sent")
 

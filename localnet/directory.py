@@ -22,6 +22,7 @@ import hashlib
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 import msgspec
 
@@ -36,6 +37,7 @@ HOST = "127.0.0.1"
 ONION_PORT = 5222  # the virtual port every directory's location advertises (§2.1)
 BACKLOG = 2048  # a test may connect a thousand peers at once
 CALL_TIMEOUT = 30.0
+RelayPolicy = Callable[[int, str, str, str], object]
 PROFILES = {
     "ng": {"max_line": 65_536, "features": frozenset({"peerlist_features", "ping"}),
            "routable_delay": 0.05},
@@ -289,6 +291,16 @@ class DirectoryServer:
     def inject(self, nick: str, raw_line: bytes) -> bool:
         """Send ``raw_line + b"\\r\\n"`` to ``nick`` verbatim; False if not connected."""
         return self._call(self._hub.inject, nick, bytes(raw_line))
+
+    def set_relay_policy(self, policy: RelayPolicy | None) -> None:
+        """Fault injection for relayed PUBMSG/PRIVMSG (PROTOCOL.md §11.17).
+
+        ``policy(msg_type, from_nick, to_nick, command)`` runs on the directory thread
+        for every message about to be forwarded and returns ``"drop"``, ``"duplicate"``,
+        a delay in seconds, or anything else (e.g. None) to forward normally. A dropped
+        message is not counted or listed as relayed. None removes the policy.
+        """
+        self._call(self._hub.set_relay_policy, policy)
 
     def stall(self, on: bool) -> None:
         """Stop (or resume) reading from every connection, old and new: the directory

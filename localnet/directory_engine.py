@@ -160,8 +160,12 @@ class Conn(asyncio.Protocol):
     # -- helpers used by the hub
 
     def write(self, line: bytes, data: bytes) -> None:
-        """Queue ``data`` (``line`` framed) without ever blocking the loop on this peer."""
-        if self.state == CLOSED:
+        """Queue ``data`` (``line`` framed) without ever blocking the loop on this peer.
+
+        A transport can already be closing (its socket failed) before ``connection_lost``
+        has run; writing to it would only make asyncio log an error per write.
+        """
+        if self.state == CLOSED or self.transport.is_closing():
             return
         self.sent.append((next(self.hub.seq), line))
         self.transport.write(data)
@@ -209,6 +213,7 @@ class Hub:
         self.counts = dict.fromkeys(DirectoryStats.__struct_fields__, 0)
         self.relayed: deque[tuple[str, str, str]] = deque(maxlen=RELAYED_LIMIT)
         self.stalled = False
+        self.relay_policy = None  # (type, from, to, command) -> "drop" | "duplicate" | delay
         self.seq = itertools.count()
         self._ids = itertools.count(1)
         self._unlost: set[Conn] = set()  # transports whose connection_lost has not run yet
@@ -483,6 +488,20 @@ class Hub:
         ):  # §9.3: nick-auth messages outside the exchange close the connection
             self.drop(conn)
 
+    def _deliver(self, msg_type: int, msg: jmmessage.JMLine, forward) -> bool:
+        """Apply the test's relay policy (§11.17); False if the message is dropped."""
+        policy = self.relay_policy
+        action = policy(msg_type, msg.from_nick, msg.to_nick, _first_command(msg.body)) if policy else None
+        if action == "drop":
+            return False
+        if isinstance(action, (int, float)) and not isinstance(action, bool):
+            self.loop.call_later(action, forward)
+            return True
+        forward()
+        if action == "duplicate":
+            forward()
+        return True
+
     def _fan_out(self, line: bytes, skip=lambda peer: False) -> None:
         data = framing.frame(line, self.s.max_line)
         for peer in list(self.registered.values()):
@@ -496,13 +515,14 @@ class Hub:
             return
         if msg.to_nick != jmmessage.PUBLIC:
             return
-        if self.s.ref:  # REF skips peers by nick and checks nothing about the sender
-            self._fan_out(line, lambda peer: peer.nick == msg.from_nick)
-        elif msg.from_nick != conn.nick:
+        if not self.s.ref and msg.from_nick != conn.nick:
             return
+        if self.s.ref:  # REF skips peers by nick and checks nothing about the sender
+            skip = lambda peer: peer.nick == msg.from_nick  # noqa: E731
         else:
-            self._fan_out(line, lambda peer: peer is conn)
-        self.count("pubmsgs_relayed")
+            skip = lambda peer: peer is conn  # noqa: E731
+        if self._deliver(MsgType.PUBMSG, msg, lambda: self._fan_out(line, skip)):
+            self.count("pubmsgs_relayed")
 
     def _privmsg(self, conn: Conn, text: str, line: bytes) -> None:
         try:
@@ -515,17 +535,24 @@ class Hub:
         if target is None or target.state != LIVE:
             self.count("privmsgs_dropped_unknown_target")
             return
-        target.write(line, framing.frame(line, self.s.max_line))
-        self.count("privmsgs_relayed")
-        self.relayed.append((msg.from_nick, msg.to_nick, _first_command(msg.body)))
-        # §6.3: tell the recipient where the sender can be reached directly.
+        # §6.3: after the message, tell the recipient where the sender can be reached.
         entries = []
         if conn.registered and conn.serving:
             entries.append(PeerlistEntry(conn.nick, conn.location, False, conn.features))
         if self.s.ref:
             entries.append(self._dir_entry)
-        if entries:
-            self.send(target, MsgType.PEERLIST, format_peerlist(entries, not self.s.ref))
+        peerlist = format_peerlist(entries, not self.s.ref) if entries else None
+
+        def forward() -> None:
+            if target.state != LIVE:  # gone while a delayed message waited
+                return
+            target.write(line, framing.frame(line, self.s.max_line))
+            if peerlist is not None:
+                self.send(target, MsgType.PEERLIST, peerlist)
+
+        if self._deliver(MsgType.PRIVMSG, msg, forward):
+            self.count("privmsgs_relayed")
+            self.relayed.append((msg.from_nick, msg.to_nick, _first_command(msg.body)))
 
     async def _send_peerlist(self, conn: Conn, entries: list, with_features: bool) -> None:
         """NG answers GETPEERLIST in chunks, pausing between them; empty list => one ""."""
@@ -579,6 +606,9 @@ class Hub:
             return False
         conn.write(raw_line, raw_line + b"\r\n")
         return True
+
+    def set_relay_policy(self, policy) -> None:
+        self.relay_policy = policy
 
     def stall(self, on: bool) -> None:
         self.stalled = on

@@ -29,7 +29,7 @@ from protocol.framing import LineBuffer, frame
 from protocol.handshake import (DirectoryHandshake, PeerHandshake, build_peer_handshake,
                                 check_directory_reply, check_peer_handshake,
                                 parse_directory_handshake, parse_peer_handshake)
-from protocol.jmmessage import OFFER_TYPES, PrivMsg, format_pubmsg, parse_jm_line
+from protocol.jmmessage import OFFER_TYPES, PUBLIC, PrivMsg, format_pubmsg, parse_jm_line
 from protocol.offers import OfferSegment, parse_offer_body
 from protocol.peerlist import PeerlistEntry, parse_peerlist
 
@@ -285,7 +285,10 @@ class RawTaker:
             else:
                 jm = parse_jm_line(item.line)
                 body, nick, private = jm.body, jm.from_nick, False
-            offers, tbond, _errors = parse_offer_body(body)
+            try:
+                offers, tbond, _errors = parse_offer_body(body)
+            except ProtocolError:
+                continue  # a line with no usable command segment at all
             replies.append(OfferReply(item.channel, nick, offers, tbond, private))
         return replies
 
@@ -299,4 +302,4 @@ def _is_offer_line(item: Inbound) -> bool:
         jm = parse_jm_line(item.line)
     except ProtocolError:
         return False
-    return jm.to_nick == "PUBLIC" and jm.body.split(" ", 1)[0] in OFFER_TYPES
+    return jm.to_nick == PUBLIC and jm.body.split(" ", 1)[0] in OFFER_TYPES

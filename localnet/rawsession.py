@@ -42,7 +42,8 @@ class TakerSession:
         self.ioauth: IoAuth | None = None
         self.tx_b64: str | None = None
         self.sigs: list[str] = []
-        self.reply_channels: dict[str, str] = {}  # command -> channel of the first copy
+        # command -> channel of every copy taken so far, first copy first
+        self.reply_channels: dict[str, list[str]] = {}
         self.after = 0  # only replies newer than our latest request count
         self._consumed: set[tuple[str, str]] = set()
 
@@ -60,13 +61,13 @@ class TakerSession:
             item = self.taker.take_privmsg(self.maker_nick, (command, "error"), timeout,
                                            self.after)
             assert item.privmsg is not None
+            self.reply_channels.setdefault(item.privmsg.command, []).append(item.channel)
             key = (item.privmsg.command, item.privmsg.data)
             if key not in self._consumed:
                 break
         self._consumed.add(key)
         if item.privmsg.command == "error":
             raise MakerErrorReply(self.maker_nick, item.privmsg.data, item.channel)
-        self.reply_channels.setdefault(command, item.channel)
         return item
 
     def fill(self, oid: int, amount: int, commitment: str | None = None,

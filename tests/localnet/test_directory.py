@@ -365,6 +365,18 @@ def test_kill_broadcasts_disconnect(serve, connect, profile):
     wait_for(lambda: not d.connected_nicks())
 
 
+def test_mass_disconnect_is_quiet(serve, caplog):
+    """``;D`` broadcasts must skip peers whose sockets died but are not yet reaped."""
+    d = serve()
+    clients = [Client(d.address) for _ in range(40)]
+    for i, client in enumerate(clients):
+        client.join(f"J5peer{i:02d}")
+    for client in clients:
+        client.close()
+    wait_for(lambda: not d.connected_nicks())
+    assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
 def test_ping_pong_and_ref_closes_on_pong(serve, connect):
     d = serve()
     c = connect(d)
