@@ -161,4 +161,5 @@ class DirectoryActor(LinkActor):
 
     def cleanup(self) -> None:
         super().cleanup()
-        self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))
+        if not self.ctx.stopping:
+            self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))

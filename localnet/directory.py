@@ -145,6 +145,7 @@ class DirectoryServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
+        self._loop_thread: threading.Thread | None = None  # calls from it must not queue
         self._start_error: BaseException | None = None
 
     # -- identity
@@ -236,6 +237,7 @@ class DirectoryServer:
         self._hub.start(loop)
         with self._lock:
             self._loop, self._stop_event = loop, stop_event
+            self._loop_thread = threading.current_thread()
         ready.set()
         try:
             await stop_event.wait()
@@ -250,7 +252,7 @@ class DirectoryServer:
         """Run ``fn`` on the loop thread (or directly when the server is not running)."""
         with self._lock:
             loop = self._loop
-            if loop is not None and threading.current_thread() is not self._thread:
+            if loop is not None and threading.current_thread() is not self._loop_thread:
                 future: concurrent.futures.Future = concurrent.futures.Future()
                 loop.call_soon_threadsafe(_run_into, future, fn, args)
             else:

@@ -9,6 +9,7 @@ the two profiles; comments cite the section a rule comes from.
 """
 
 import asyncio
+import functools
 import itertools
 import os
 import socket
@@ -490,8 +491,10 @@ class Hub:
 
     def _deliver(self, msg_type: int, msg: jmmessage.JMLine, forward) -> bool:
         """Apply the test's relay policy (§11.17); False if the message is dropped."""
-        policy = self.relay_policy
-        action = policy(msg_type, msg.from_nick, msg.to_nick, _first_command(msg.body)) if policy else None
+        action = None
+        if self.relay_policy is not None:
+            command = _first_command(msg.body)
+            action = self.relay_policy(msg_type, msg.from_nick, msg.to_nick, command)
         if action == "drop":
             return False
         if isinstance(action, (int, float)) and not isinstance(action, bool):
@@ -502,10 +505,11 @@ class Hub:
             forward()
         return True
 
-    def _fan_out(self, line: bytes, skip=lambda peer: False) -> None:
+    def _fan_out(self, line: bytes, not_conn: Conn | None = None, not_nick: str | None = None):
+        """Send ``line`` to every routable peer except ``not_conn`` and nick ``not_nick``."""
         data = framing.frame(line, self.s.max_line)
         for peer in list(self.registered.values()):
-            if peer.state == LIVE and not skip(peer):
+            if peer.state == LIVE and peer is not not_conn and peer.nick != not_nick:
                 peer.write(line, data)
 
     def _pubmsg(self, conn: Conn, text: str, line: bytes) -> None:
@@ -518,10 +522,10 @@ class Hub:
         if not self.s.ref and msg.from_nick != conn.nick:
             return
         if self.s.ref:  # REF skips peers by nick and checks nothing about the sender
-            skip = lambda peer: peer.nick == msg.from_nick  # noqa: E731
+            forward = functools.partial(self._fan_out, line, not_nick=msg.from_nick)
         else:
-            skip = lambda peer: peer is conn  # noqa: E731
-        if self._deliver(MsgType.PUBMSG, msg, lambda: self._fan_out(line, skip)):
+            forward = functools.partial(self._fan_out, line, not_conn=conn)
+        if self._deliver(MsgType.PUBMSG, msg, forward):
             self.count("pubmsgs_relayed")
 
     def _privmsg(self, conn: Conn, text: str, line: bytes) -> None:

@@ -186,11 +186,12 @@ def test_ref_accepts_duplicate_nick(serve, connect):
     connect(d).join("J5alice")
 
 
+_GOOD = build_peer_handshake("J5bad", "regtest")
 BAD_HANDSHAKES = {
     "network": build_peer_handshake("J5bad", "mainnet"),
-    "app-name": build_peer_handshake("J5bad", "regtest").replace('"joinmarket"', '"other"'),
-    "proto-ver": build_peer_handshake("J5bad", "regtest").replace('"proto-ver": 5', '"proto-ver": 4'),
-    "directory": build_peer_handshake("J5bad", "regtest").replace('"directory": false', '"directory": true'),
+    "app-name": _GOOD.replace('"joinmarket"', '"other"'),
+    "proto-ver": _GOOD.replace('"proto-ver": 5', '"proto-ver": 4'),
+    "directory": _GOOD.replace('"directory": false', '"directory": true'),
     "clearnet-location": build_peer_handshake("J5bad", "regtest", location="127.0.0.1:5222"),
 }
 
@@ -526,6 +527,23 @@ def test_inject_and_recordings(serve, connect):
     sent = d.sent_lines("J5alice")
     assert [decode_envelope(sent[0]).type, sent[1]] == [MsgType.DN_HANDSHAKE, b"not even json"]
     assert d.sent_lines() == sent and d.received_lines("J5nobody") == ()
+
+
+def test_relay_policy_drops_duplicates_and_delays(serve, connect):
+    d = serve()
+    alice, bob = connect(d), connect(d)
+    alice.join("J5alice")
+    bob.join("J5bob")
+    actions = {"drop": "drop", "dup": "duplicate", "late": 0.2}
+    d.set_relay_policy(lambda kind, frm, to, cmd: actions.get(cmd))
+    for command in ("late", "drop", "dup", "plain"):
+        alice.send(MsgType.PRIVMSG, f"J5alice!J5bob!{command} x pub sig")
+    got = [bob.expect(MsgType.PRIVMSG).line.split("!")[2].split()[0] for _ in range(4)]
+    assert got == ["dup", "dup", "plain", "late"] and bob.silent(0.1)
+    assert [r[2] for r in d.relayed_privmsgs()] == ["late", "dup", "plain"]
+    d.set_relay_policy(lambda *_: d.stats() and None)  # hooks may call back into the server
+    alice.send(MsgType.PUBMSG, "J5alice!PUBLIC!drop")
+    assert bob.expect(MsgType.PUBMSG).line == "J5alice!PUBLIC!drop"
 
 
 def test_stall_accepts_but_never_answers(serve, connect):
