@@ -1,0 +1,260 @@
+"""End-to-end fixtures: a LocalNet per test and a facade-agnostic client factory.
+
+Every test talks to real directory servers and makers over loopback sockets through the
+SOCKS5 gateway, exactly as a taker would over Tor; nothing of our transport is mocked.
+
+``client_factory`` is parametrized by facade. Each param maps to a builder in
+``FACADES`` returning an adapter with the *blocking* shape of API.md (I/O methods return
+their result; the rest are plain calls), so one test body covers every facade. A further
+facade (e.g. a daemon subprocess behind a remote client) is added by registering one
+more builder and naming it in the fixture's ``params``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from localnet.coinjoin import build_auth_revelation, build_tx, commitment_of, parse_auth_revelation
+from localnet.coinjoin import parse_ioauth, random_utxo, verify_ioauth_btc_sig
+from localnet.network import LocalNet
+from protocol import NickIdentity
+from protocol.naclbox import NaclKeypair, decrypt, encrypt
+from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient
+
+IO_METHODS = frozenset({"connect_all", "close_all", "fetch_orderbook", "send_privmsg",
+                        "wait_for_responses", "wait_for_response"})
+CONNECTION_TIMEOUT = 5.0
+CALL_TIMEOUT = 60.0
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
+               interval: float = 0.02) -> Any:
+    """Poll ``predicate`` until truthy (returned) or fail naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# -- adapters ---------------------------------------------------------------------------
+
+
+class _LoopThread:
+    """An asyncio event loop on a helper thread: the 'application loop' of an asyncio taker."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-asyncio-loop",
+                                       daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = CALL_TIMEOUT) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a plain method on the loop thread, where an asyncio taker would call it."""
+        async def invoke() -> Any:
+            return fn(*args, **kwargs)
+        return self.run(invoke())
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class AsyncioAdapter:
+    """Blocking-style view of ``MultiDirectoryClient``: coroutines run on the loop thread."""
+
+    facade = "asyncio"
+
+    def __init__(self, client: MultiDirectoryClient) -> None:
+        self.client = client
+        self.runner = _LoopThread()
+        self.callback_thread: threading.Thread | None = self.runner.thread
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if name in IO_METHODS:
+            assert inspect.iscoroutinefunction(attr), f"{name} must be a coroutine (API.md)"
+            return lambda *a, **kw: self.runner.run(attr(*a, **kw))
+        if callable(attr):
+            return lambda *a, **kw: self.runner.call(attr, *a, **kw)
+        return attr
+
+    def get_pending_connect_task(self, nick: str) -> Any:
+        """The attempt as a concurrent future; on the loop it must be an awaitable."""
+        task = self.runner.call(self.client.get_pending_connect_task, nick)
+        if task is None:
+            return None
+        assert inspect.isawaitable(task), "asyncio facade: the attempt must be awaitable"
+
+        async def outcome() -> Any:
+            return await task
+        return asyncio.run_coroutine_threadsafe(outcome(), self.runner.loop)
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self.client.close_all())
+        finally:
+            self.runner.stop()
+
+
+class BlockingAdapter:
+    facade = "blocking"
+    callback_thread: threading.Thread | None = None  # an internal thread, not ours
+
+    def __init__(self, client: BlockingMultiDirectoryClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def close(self) -> None:
+        self.client.close_all()
+
+
+def _asyncio(directory_servers: Any, network: str, identity: NickIdentity, **kwargs: Any):
+    return AsyncioAdapter(MultiDirectoryClient(directory_servers, network, identity, **kwargs))
+
+
+def _blocking(directory_servers: Any, network: str, identity: NickIdentity, **kwargs: Any):
+    return BlockingAdapter(BlockingMultiDirectoryClient(directory_servers, network, identity,
+                                                        **kwargs))
+
+
+FACADES: dict[str, Callable[..., Any]] = {"asyncio": _asyncio, "blocking": _blocking}
+
+
+class ClientFactory:
+    """``factory(net_or_servers, **kwargs)`` → adapter; every client is closed at teardown."""
+
+    def __init__(self, facade: str) -> None:
+        self.facade = facade
+        self.clients: list[Any] = []
+
+    def __call__(self, net: LocalNet | Iterable[str], network: str = "regtest",
+                 identity: NickIdentity | None = None, **kwargs: Any) -> Any:
+        if isinstance(net, LocalNet):
+            servers = kwargs.pop("directory_servers", net.directory_servers)
+            kwargs.setdefault("socks_host", net.socks_host)
+            kwargs.setdefault("socks_port", net.socks_port)
+        else:
+            servers = net
+        kwargs.setdefault("connection_timeout", CONNECTION_TIMEOUT)
+        client = FACADES[self.facade](servers, network, identity or NickIdentity(), **kwargs)
+        self.clients.append(client)
+        return client
+
+    def connected(self, net: LocalNet, **kwargs: Any) -> Any:
+        """A client connected to every directory of ``net``."""
+        client = self(net, **kwargs)
+        assert client.connect_all() == len(net.directories)
+        return client
+
+    def close_all(self) -> None:
+        for client in reversed(self.clients):
+            client.close()
+
+
+@pytest.fixture(params=["asyncio", "blocking"])
+def client_factory(request):
+    factory = ClientFactory(request.param)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def localnet_factory():
+    """Start LocalNets with custom layouts; all are stopped at teardown."""
+    nets: list[LocalNet] = []
+
+    def make(**kwargs: Any) -> LocalNet:
+        net = LocalNet(**kwargs).start()
+        nets.append(net)
+        return net
+    yield make
+    for net in reversed(nets):
+        net.stop()
+
+
+@pytest.fixture
+def net(localnet_factory):
+    """Two NG directories and one REF directory; makers ng, ref, ng (each on all three)."""
+    return localnet_factory(directories=("ng", "ng", "ref"), makers=3)
+
+
+# -- protocol helpers ---------------------------------------------------------------------
+
+
+def directory_index(net: LocalNet, channel: str) -> int:
+    """Index in ``net.directories`` of a ``directory:<host:port>`` channel id."""
+    return net.directory_servers.index(channel.removeprefix("directory:"))
+
+
+def relayed_count(net: LocalNet, from_nick: str, to_nick: str, command: str) -> list[int]:
+    """Per directory: how many PRIVMSGs ``from_nick → to_nick`` with ``command`` it relayed."""
+    return [sum(1 for f, t, c in d.relayed_privmsgs() if (f, t, c) == (from_nick, to_nick, command))
+            for d in net.directories]
+
+
+class TakerRound:
+    """The taker half of one toy CoinJoin with some makers (PROTOCOL.md 5.6)."""
+
+    def __init__(self, client: Any, makers: Iterable[Any], amount: int = 1_000_000) -> None:
+        self.client = client
+        self.makers = list(makers)
+        self.nicks = [m.nick for m in self.makers]
+        self.amount = amount
+        self.nacl = NaclKeypair.generate()
+        self.revelation = build_auth_revelation(random_utxo())
+        self.commitment = commitment_of(parse_auth_revelation(self.revelation))
+        self.maker_keys: dict[str, str] = {}
+        self.maker_utxos: dict[str, tuple[str, ...]] = {}
+
+    def fill(self, oid: int = 0) -> dict[str, dict]:
+        for nick in self.nicks:
+            self.client.send_privmsg(nick, "fill",
+                                     f"{oid} {self.amount} {self.nacl.public_hex} {self.commitment}")
+        replies = self.client.wait_for_responses(self.nicks, "!pubkey", timeout=15)
+        for nick, reply in replies.items():
+            if not reply.get("error"):
+                self.maker_keys[nick] = reply["args"].split(" ")[0]
+        return replies
+
+    def auth(self) -> dict[str, dict]:
+        for nick, key in self.maker_keys.items():
+            self.client.send_privmsg(nick, "auth", encrypt(self.nacl, key, self.revelation))
+        replies = self.client.wait_for_responses(list(self.maker_keys), "!ioauth", timeout=15)
+        for nick, reply in replies.items():
+            ioauth = parse_ioauth(decrypt(self.nacl, self.maker_keys[nick], reply["args"]))
+            verify_ioauth_btc_sig(ioauth, self.maker_keys[nick])
+            self.maker_utxos[nick] = ioauth.utxos
+        return replies
+
+    def tx(self, expected_counts: dict[str, int] | None = None) -> dict[str, dict]:
+        tx = build_tx({**self.maker_utxos, "taker": [random_utxo()]})
+        for nick, key in self.maker_keys.items():
+            self.client.send_privmsg(nick, "tx", encrypt(self.nacl, key, tx))
+        counts = expected_counts or {n: len(u) for n, u in self.maker_utxos.items()}
+        return self.client.wait_for_responses(list(self.maker_keys), "!sig", timeout=15,
+                                              expected_counts=counts)
+
+    def plain_sigs(self, nick: str, reply: dict) -> list[str]:
+        return [decrypt(self.nacl, self.maker_keys[nick], c) for c in reply["args"]]
+
+
+def random_nick() -> str:
+    return NickIdentity(private_key_bytes=secrets.token_bytes(32)).nick
