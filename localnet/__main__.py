@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from localnet.network import LocalNet
 from localnet.rawclient import OfferReply, RawTaker
@@ -63,16 +64,16 @@ def _short(channel: str) -> str:
     return f"{kind}:{location[:12]}..."
 
 
-def _exchange(log, session: TakerSession, how: str) -> None:
+def _exchange(log: Callable[[str], None], session: TakerSession, how: str) -> None:
     log(f"{how}: !fill -> {session.maker_nick} via {_short(session.channel)}")
     session.fill(0, 5_000_000)
+    via = lambda command: _short(session.reply_channels[command][0])  # noqa: E731
     log(f"  !pubkey {session.maker_nacl_pub[:16]}... features={sorted(session.maker_features)} "
-        f"via {_short(session.reply_channels['pubkey'][0])}")
+        f"via {via('pubkey')}")
     ioauth = session.auth()
-    log(f"  !ioauth {len(ioauth.utxos)} utxos, btc_sig verified, "
-        f"via {_short(session.reply_channels['ioauth'][0])}")
+    log(f"  !ioauth {len(ioauth.utxos)} utxos, btc_sig verified, via {via('ioauth')}")
     sigs = session.tx()
-    log(f"  !sig x{len(sigs)} matched to inputs in tx order, via {_short(session.reply_channels['sig'][0])}")
+    log(f"  !sig x{len(sigs)} matched to inputs in tx order, via {via('sig')}")
     session.push()
     log("  !push sent")
 

@@ -352,7 +352,8 @@ class Maker:
     def _answer_orderbook(self, taker: str, origin: _Link) -> None:
         if self.style == "ng":
             key, now = (taker, origin.is_direct), time.monotonic()
-            if now - self._orderbook_served.get(key, -self._orderbook_interval) < self._orderbook_interval:
+            last = self._orderbook_served.get(key)
+            if last is not None and now - last < self._orderbook_interval:
                 self._counters["orderbook_throttled"] += 1
                 return
             self._orderbook_served[key] = now

@@ -156,8 +156,8 @@ class MakerLogic:
         ours = [utxo for _owner, utxo in inputs if utxo in self.utxos]
         if sorted(ours) != sorted(self.utxos):
             return [("error", "tx does not spend exactly our utxos")]
-        return [("sig", encrypt(session.nacl, session.taker_nacl_pub, build_sig(utxo, self.auth_priv)))
-                for utxo in ours]
+        return [("sig", encrypt(session.nacl, session.taker_nacl_pub,
+                                build_sig(utxo, self.auth_priv))) for utxo in ours]
 
     def _push(self, msg: PrivMsg) -> list[Reply]:
         self.pushes.append((msg.from_nick, msg.data))

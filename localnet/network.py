@@ -110,7 +110,8 @@ class LocalNet:
         kwargs.setdefault("network", self.network)
         kwargs.setdefault("directories", [d.address for d in self.directories])
         if self.seed is not None:
-            kwargs.setdefault("identity", NickIdentity(private_key_bytes=self._derive("nick", index)))
+            kwargs.setdefault("identity",
+                              NickIdentity(private_key_bytes=self._derive("nick", index)))
             kwargs.setdefault("onion_host", onion_host_for(self._derive("onion", index)))
         maker = Maker(**kwargs).start()
         self.makers.append(maker)

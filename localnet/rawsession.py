@@ -14,8 +14,9 @@ from __future__ import annotations
 from localnet.coinjoin import (IoAuth, build_auth_revelation, build_tx, commitment_of,
                                parse_auth_revelation, parse_ioauth, random_utxo,
                                sig_matches, verify_ioauth_btc_sig)
-from localnet.rawclient import Inbound, RawTaker
+from localnet.rawclient import RawTaker
 from protocol.errors import CryptoError
+from protocol.jmmessage import PrivMsg
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
 
 
@@ -51,7 +52,7 @@ class TakerSession:
         self.after = self.taker.mark()
         self.taker.send_privmsg(self.channel, self.maker_nick, command, data)
 
-    def _reply(self, command: str, timeout: float | None) -> Inbound:
+    def _reply(self, command: str, timeout: float | None) -> PrivMsg:
         """The next new ``command`` (or ``!error``) reply from the maker.
 
         A copy of a reply already consumed (the same line through another directory,
@@ -60,22 +61,22 @@ class TakerSession:
         while True:
             item = self.taker.take_privmsg(self.maker_nick, (command, "error"), timeout,
                                            self.after)
-            assert item.privmsg is not None
-            self.reply_channels.setdefault(item.privmsg.command, []).append(item.channel)
-            key = (item.privmsg.command, item.privmsg.data)
-            if key not in self._consumed:
+            msg = item.privmsg
+            assert msg is not None
+            self.reply_channels.setdefault(msg.command, []).append(item.channel)
+            if (msg.command, msg.data) not in self._consumed:
                 break
-        self._consumed.add(key)
-        if item.privmsg.command == "error":
-            raise MakerErrorReply(self.maker_nick, item.privmsg.data, item.channel)
-        return item
+        self._consumed.add((msg.command, msg.data))
+        if msg.command == "error":
+            raise MakerErrorReply(self.maker_nick, msg.data, item.channel)
+        return msg
 
     def fill(self, oid: int, amount: int, commitment: str | None = None,
              timeout: float | None = None) -> str:
         """Send ``!fill``; return the maker's NaCl pubkey from ``!pubkey``."""
         self._request("fill", f"{oid} {amount} {self.nacl.public_hex} "
                               f"{commitment or self.commitment}")
-        fields = self._reply("pubkey", timeout).privmsg.data.split(" ")  # type: ignore[union-attr]
+        fields = self._reply("pubkey", timeout).data.split(" ")
         self.maker_nacl_pub = fields[0]
         self.maker_features = frozenset(
             name for field in fields[1:] if field.startswith("features=")
@@ -86,8 +87,8 @@ class TakerSession:
         """Send the encrypted revelation; verify and return the decrypted ``!ioauth``."""
         assert self.maker_nacl_pub is not None, "fill() first"
         self._request("auth", encrypt(self.nacl, self.maker_nacl_pub, self.revelation))
-        item = self._reply("ioauth", timeout)
-        ioauth = parse_ioauth(decrypt(self.nacl, self.maker_nacl_pub, item.privmsg.data))  # type: ignore[union-attr]
+        ciphertext = self._reply("ioauth", timeout).data
+        ioauth = parse_ioauth(decrypt(self.nacl, self.maker_nacl_pub, ciphertext))
         verify_ioauth_btc_sig(ioauth, self.maker_nacl_pub)
         self.ioauth = ioauth
         return ioauth
@@ -103,8 +104,7 @@ class TakerSession:
         self._request("tx", encrypt(self.nacl, self.maker_nacl_pub, self.tx_b64))
         expected = sorted(self.ioauth.utxos)  # build_tx orders inputs by outpoint
         while len(self.sigs) < len(expected):
-            item = self._reply("sig", timeout)
-            blob = decrypt(self.nacl, self.maker_nacl_pub, item.privmsg.data)  # type: ignore[union-attr]
+            blob = decrypt(self.nacl, self.maker_nacl_pub, self._reply("sig", timeout).data)
             if not sig_matches(blob, expected[len(self.sigs)]):
                 raise CryptoError(f"!sig #{len(self.sigs) + 1} from {self.maker_nick} "
                                   "does not sign its input in tx order")

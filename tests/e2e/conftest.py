@@ -258,3 +258,10 @@ class TakerRound:
 
 def random_nick() -> str:
     return NickIdentity(private_key_bytes=secrets.token_bytes(32)).nick
+
+
+def wait_for_locations(client: Any, makers: Iterable[Any]) -> None:
+    """Wait until the peerlists told ``client`` where every maker can be dialled."""
+    for maker in makers:
+        wait_until(lambda: client.get_peer_location(maker.nick) == maker.location,
+                   what=f"the location of {maker.nick}")

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from localnet.maker import random_onion_host
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import wait_for_locations, wait_until
 
 ONION = random_onion_host()
 
@@ -28,13 +28,11 @@ def test_invalid_construction_raises_value_error_naming_the_argument(client_fact
         client_factory(servers, **kwargs)
 
 
-def test_port_defaults_to_5222_and_clearnet_needs_opt_in(client_factory):
-    client = client_factory([ONION, "127.0.0.1:1"], allow_clearnet=True)
-    binding_channels = {f"directory:{ONION}:5222", "directory:127.0.0.1:1"}
-    # Nothing connected yet, so no channel exists; the names are checked via force_channel.
-    for channel in binding_channels:
-        with pytest.raises(RuntimeError, match="not connected"):
-            client.send_privmsg(ONION[:16], "fill", "x", force_channel=channel)
+def test_port_defaults_to_5222(net, client_factory):
+    bare = [server.removesuffix(":5222") for server in net.directory_servers]
+    client = client_factory(net, directory_servers=bare)
+    assert client.connect_all() == 3
+    assert set(client.connected_directories) == set(net.directory_servers)
 
 
 def test_connect_all_returns_the_number_connected(net, client_factory):
@@ -93,6 +91,7 @@ def test_close_all_without_connect(client_factory):
 def test_close_all_tears_down_direct_connections_first(net, client_factory):
     client = client_factory.connected(net)
     maker = net.makers[0]
+    wait_for_locations(client, [maker])
     client.send_privmsg(maker.nick, "tx", "probe")
     assert client.get_pending_connect_task(maker.nick).result(10) is True
     client.close_all()

@@ -176,7 +176,7 @@ def test_error_paths(net, taker, maker_index):
 
     # A !fill signed by a key that does not own the claimed nick is dropped unanswered
     # (a REF directory relays it without checking the sender).
-    forged = NickIdentity().build_privmsg(maker.nick, "fill", "0 5000000 " + "ab" * 32 + " " + BLACKLISTED)
+    forged = NickIdentity().build_privmsg(maker.nick, "fill", f"0 5000000 {'ab' * 32} P{'ef' * 32}")
     jm = parse_jm_line(forged)
     taker.send(channel, MsgType.PRIVMSG, f"{taker.nick}!{jm.to_nick}!{jm.body}")
     wait_until(lambda: maker.stats().get("dropped_unverified") == 1)
