@@ -11,6 +11,7 @@ from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNot
                            HandshakeRejectedByRemoteError, MultiDirectoryError,
                            NoDirectConnectionError, RefusedDestinationError)
 from actors.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+from actors.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
 from actors.supervisor_actor import Supervisor
 
 
@@ -20,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
-    "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BondData", "ChannelBinding",
+    "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
+    "BondData", "ChannelBinding",
     "ClientClosedError", "DirectoryNotConnectedError", "HandshakeRejectedByRemoteError",
     "MultiDirectoryClient", "MultiDirectoryError", "NoDirectConnectionError", "Offer",
-    "RefusedDestinationError", "Supervisor", "main",
+    "RefusedDestinationError", "RemoteMultiDirectoryClient", "Supervisor", "main",
 ]

@@ -218,7 +218,7 @@ class Maker:
             link.close()
             if link.task is not None:
                 link.task.cancel()
-        await asyncio.gather(*(l.task for l in links if l.task is not None),
+        await asyncio.gather(*(link.task for link in links if link.task is not None),
                              return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
@@ -233,8 +233,7 @@ class Maker:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
                                                     self._connect_timeout)
             link = _Link(reader, writer, f"directory:{host}:{port}")
-            link.send(MsgType.HANDSHAKE, build_peer_handshake(
-                self.nick, self.network, self._features, self.location))
+            link.send(MsgType.HANDSHAKE, self._own_handshake())
             reply = await asyncio.wait_for(link.next_envelope(), self._connect_timeout)
             if reply is None or reply.type != MsgType.DN_HANDSHAKE:
                 raise HandshakeError(f"expected a DN_HANDSHAKE, got {reply!r}")

@@ -22,6 +22,7 @@ Deliberate simplifications, documented because tests rely on them:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -36,6 +37,7 @@ from protocol.naclbox import NaclKeypair, decrypt, encrypt, is_nacl_pubkey_hex
 from protocol.offers import OfferSegment, format_offer
 
 Reply = tuple[str, str]  # (command without "!", data)
+_UINT_RE = re.compile(r"[0-9]{1,20}")
 
 DEFAULT_OFFERS = (
     OfferSegment("sw0reloffer", 0, 27_300, 300_000_000, 0, "0.00002"),
@@ -62,9 +64,7 @@ class BondKeys:
 class _Session:
     """One taker's CoinJoin in progress: its keys and how far it got."""
 
-    def __init__(self, oid: int, amount: int, taker_nacl_pub: str, commitment: str) -> None:
-        self.oid = oid
-        self.amount = amount
+    def __init__(self, taker_nacl_pub: str, commitment: str) -> None:
         self.taker_nacl_pub = taker_nacl_pub
         self.commitment = commitment
         self.nacl = NaclKeypair.generate()
@@ -95,6 +95,8 @@ class MakerLogic:
 
     def orderbook_replies(self, taker_nick: str) -> list[Reply]:
         texts = [format_offer(offer) for offer in self.offers.values()]
+        if not texts:
+            return []
         tbond = f"!tbond {self.bond.proof_for(taker_nick, self.nick)}" if self.bond else ""
         if self.style == "ref":
             texts = ["!".join(texts)]
@@ -112,8 +114,8 @@ class MakerLogic:
 
     def _fill(self, msg: PrivMsg) -> list[Reply]:
         fields = msg.data.split(" ")
-        if len(fields) != 4 or not fields[0].isdigit() or not fields[1].isdigit():
-            return []
+        if len(fields) != 4 or not all(_UINT_RE.fullmatch(f) for f in fields[:2]):
+            return []  # not a well-formed !fill: real makers drop it too
         oid, amount, taker_pub, commitment = int(fields[0]), int(fields[1]), *fields[2:]
         offer = self.offers.get(oid)
         if offer is None:
@@ -124,7 +126,7 @@ class MakerLogic:
             return [("error", f"Invalid nacl pubkey: {taker_pub[:80]}")]
         if commitment.removeprefix("P") in self.blacklisted:
             return [("error", f"Commitment is blacklisted: {commitment.removeprefix('P')}")]
-        session = _Session(oid, amount, taker_pub, commitment)
+        session = _Session(taker_pub, commitment)
         self.sessions[msg.from_nick] = session  # a repeated !fill restarts with a new key
         features = " features=neutrino_compat" if self.style == "ng" else ""
         return [("pubkey", session.nacl.public_hex + features)]

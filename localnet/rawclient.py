@@ -129,14 +129,15 @@ class RawTaker:
     # -- inbox -----------------------------------------------------------------------------
 
     def _deliver(self, channel: str, envelope: Envelope) -> None:
-        privmsg = None
+        privmsg, unverified = None, False
         if envelope.type == MsgType.PRIVMSG:
             try:
                 msg = parse_and_verify_privmsg(envelope.line)
                 privmsg = msg if msg.to_nick == self.nick else None
             except ProtocolError:
-                self.unverified += 1
+                unverified = True
         with self._cond:
+            self.unverified += unverified
             self._seq += 1
             self._inbox.append(Inbound(self._seq, channel, envelope.type, envelope.line, privmsg))
             self._cond.notify_all()

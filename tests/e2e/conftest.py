@@ -244,12 +244,13 @@ class TakerRound:
             self.maker_utxos[nick] = ioauth.utxos
         return replies
 
-    def tx(self, expected_counts: dict[str, int] | None = None) -> dict[str, dict]:
+    def tx(self, expected_counts: dict[str, int] | None = None,
+           timeout: float = 15) -> dict[str, dict]:
         tx = build_tx({**self.maker_utxos, "taker": [random_utxo()]})
         for nick, key in self.maker_keys.items():
             self.client.send_privmsg(nick, "tx", encrypt(self.nacl, key, tx))
         counts = expected_counts or {n: len(u) for n, u in self.maker_utxos.items()}
-        return self.client.wait_for_responses(list(self.maker_keys), "!sig", timeout=15,
+        return self.client.wait_for_responses(list(self.maker_keys), "!sig", timeout=timeout,
                                               expected_counts=counts)
 
     def plain_sigs(self, nick: str, reply: dict) -> list[str]:

@@ -55,7 +55,7 @@ def test_unmapped_directory_fails_alone_and_is_retried(net, client_factory):
 def test_stalled_directory_does_not_delay_the_others(localnet_factory, client_factory):
     net = localnet_factory(directories=("ng", "ng", "ref", "ng"), makers=1)
     net.directories[3].stall(True)
-    client = client_factory(net, connection_timeout=4)
+    client = client_factory(net, connection_timeout=3)
     done = threading.Event()
     result: list[int] = []
 

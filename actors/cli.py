@@ -1,0 +1,211 @@
+"""``jm-multidir``: the command line of the standalone process.
+
+Commands: ``run`` (the supervised service), ``orderbook`` and ``status`` (one-shot
+looks at the network), ``demo``. Every network command takes ``--config FILE`` and
+``--localnet``; the latter starts a loopback JoinMarket network in this process and
+points the client at it, so each command works on a fresh machine without Tor.
+Human-facing progress goes to stderr and results to stdout, so output can be piped.
+:func:`main` returns the exit code (:class:`actors.service.ExitCode`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from typing import get_args
+
+import msgspec
+
+from actors.client import ClientCore
+from actors.facade import GRACE
+from actors.service import (ExitCode, Service, configure_logging, directory_states, live_views,
+                            make_client)
+from actors.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
+
+#: fetch_orderbook waits: API.md's defaults suit a real network; a loopback one answers
+#: in milliseconds, so ``--localnet`` uses short ones unless told otherwise.
+REAL_WAITS = {"max_wait": 120.0, "min_wait": 30.0, "quiet_period": 15.0}
+LOCALNET_WAITS = {"max_wait": 20.0, "min_wait": 1.0, "quiet_period": 1.0}
+INTERACTIVE_LOG_LEVEL = "WARNING"  # orderbook/status: logs would drown the answer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: keep main's int contract
+        return exc.code if isinstance(exc.code, int) else ExitCode.OK
+    if args.print_default_config:
+        sys.stdout.write(DEFAULT_CONFIG)
+        return ExitCode.OK
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        return ExitCode.CONFIG
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"jm-multidir: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    except OSError as exc:  # e.g. the metrics port is taken
+        print(f"jm-multidir: {exc}", file=sys.stderr)
+        return ExitCode.FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jm-multidir", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"jm-multidir {_version()}")
+    parser.add_argument("--print-default-config", action="store_true",
+                        help="print a commented configuration file with every default")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def network_command(name: str, help: str) -> argparse.ArgumentParser:  # noqa: A002
+        command = commands.add_parser(name, help=help, description=help)
+        command.add_argument("--config", metavar="FILE", help="TOML configuration file")
+        command.add_argument("--localnet", action="store_true",
+                             help="start a loopback JoinMarket network here and use it")
+        command.add_argument("--log-level", type=str.upper, choices=get_args(LogLevel),
+                             help="override [logging] level")
+        return command
+
+    run = network_command("run", "run the supervised service with /healthz /readyz /metrics")
+    run.set_defaults(handler=_run)
+    book = network_command("orderbook", "connect, fetch the orderbook and print it")
+    book.add_argument("--max-wait", type=float, help="seconds (default 120; 20 with --localnet)")
+    book.add_argument("--min-wait", type=float, help="seconds (default 30; 1 with --localnet)")
+    book.add_argument("--quiet-period", type=float,
+                      help="seconds without a new offer (default 15; 1 with --localnet)")
+    book.set_defaults(handler=_orderbook)
+    status = network_command("status", "connect and print each directory's state; "
+                                       "exit 0 if at least one is connected, else 1")
+    status.add_argument("--wait", type=float, default=2.0,
+                        help="seconds to let peerlists arrive before counting nicks (default 2)")
+    status.set_defaults(handler=_status)
+    demo = commands.add_parser("demo", help="walk through the client against a local network")
+    demo.add_argument("--tor", action="store_true", help="use a private Tor network instead")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("jm-multidir")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+@contextmanager
+def _settings(args: argparse.Namespace, log_level: str | None) -> Iterator[ServiceSettings]:
+    """Load the configuration, set up logging, and with ``--localnet`` run a local network
+    for the duration and substitute its directories, network and SOCKS gateway."""
+    settings = load_settings(args.config)
+    configure_logging(settings.logging, args.log_level or log_level)
+    if not args.localnet:
+        yield settings
+        return
+    from localnet.network import LocalNet
+    with LocalNet() as net:
+        print(f"localnet: {len(net.directories)} directories, {len(net.makers)} makers, "
+              f"SOCKS5 {net.socks_host}:{net.socks_port}", file=sys.stderr, flush=True)
+        yield msgspec.structs.replace(
+            settings,
+            client=msgspec.structs.replace(settings.client, network=net.network,
+                                           directories=tuple(net.directory_servers)),
+            socks=msgspec.structs.replace(settings.socks, host=net.socks_host,
+                                          port=net.socks_port))
+
+
+def _connect(core: ClientCore) -> int:
+    """Connect (bounded by connection_timeout) and say how it went on stderr."""
+    try:
+        connected = core.connect_all().result(core.config.connection_timeout + 1)
+    except TimeoutError:
+        connected = core.connected_count()
+    print(f"connected to {connected} of {len(core.config.directories)} directories",
+          file=sys.stderr, flush=True)
+    return connected
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def _run(args: argparse.Namespace) -> int:
+    with _settings(args, None) as settings:
+        return Service(settings, announce=lambda line: print(line, flush=True)).run()
+
+
+def _orderbook(args: argparse.Namespace) -> int:
+    with _settings(args, INTERACTIVE_LOG_LEVEL) as settings:
+        defaults = LOCALNET_WAITS if args.localnet else REAL_WAITS
+        waits = {key: default if getattr(args, key) is None else getattr(args, key)
+                 for key, default in defaults.items()}
+        core = make_client(settings)
+        try:
+            if not _connect(core):
+                print("no directory connected; no orderbook", file=sys.stderr)
+                return ExitCode.FAILURE
+            future = core.fetch_orderbook(**waits)
+            start = time.monotonic()
+            while True:
+                try:
+                    offers = future.result(timeout=1.0)
+                    break
+                except TimeoutError:
+                    elapsed = time.monotonic() - start
+                    if elapsed > waits["max_wait"] + GRACE:
+                        print("the orderbook fetch did not finish in time", file=sys.stderr)
+                        return ExitCode.FAILURE
+                    print(f"  collecting offers: {elapsed:.0f}s of at most "
+                          f"{waits['max_wait']:.0f}s, {core.connected_count()} directories up",
+                          file=sys.stderr, flush=True)
+        finally:
+            core.close()
+    print("\n".join(offer_table(offers)))
+    makers = len({offer.counterparty for offer in offers})
+    print(f"{len(offers)} offers from {makers} makers", file=sys.stderr)
+    return ExitCode.OK
+
+
+def offer_table(offers) -> list[str]:
+    """Aligned rows: text columns left-aligned, numbers right-aligned; sorted by maker."""
+    header = ("maker", "oid", "type", "min", "max", "txfee", "cjfee", "bond expiry")
+    rows = [header] + [
+        (o.counterparty, str(o.oid), o.ordertype, str(o.minsize), str(o.maxsize), str(o.txfee),
+         str(o.cjfee), str(o.fidelity_bond_data.cert_expiry) if o.fidelity_bond_data else "-")
+        for o in sorted(offers, key=lambda o: (o.counterparty, o.oid))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    left = {0, 2}
+    return ["  ".join(cell.ljust(width) if i in left else cell.rjust(width)
+                      for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+            for row in rows]
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _settings(args, INTERACTIVE_LOG_LEVEL) as settings:
+        core = make_client(settings)
+        try:
+            _connect(core)
+            time.sleep(max(0.0, args.wait))
+            states = directory_states(core)
+            views = live_views(core)
+            present = views.registry.present if views else {}
+            peers = len(views.router.peers) if views else 0
+        finally:
+            core.close()
+    width = max(len(name) for name in states)
+    print(f"{'directory'.ljust(width)}  state  nicks")
+    for name, state in states.items():
+        nicks = sum(name in where for where in present.values())
+        print(f"{name.ljust(width)}  {state:<5}  {nicks:>5}")
+    connected = sum(state == "up" for state in states.values())
+    print(f"{connected} of {len(states)} directories connected; {len(present)} nicks tracked; "
+          f"{peers} direct peers")
+    return ExitCode.OK if connected else ExitCode.FAILURE
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from actors.demo import run_demo  # the demo pulls in localnet; only load it when asked
+    configure_logging(ServiceSettings().logging, INTERACTIVE_LOG_LEVEL)
+    return int(run_demo(tor=args.tor) or 0)
