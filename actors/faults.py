@@ -50,6 +50,7 @@ CRASH_POINTS = (
     "directory.on_send",    # DirectoryActor, before writing a line to the directory
     "peer.on_start",        # PeerActor.on_start, before dialling the maker
     "peer.on_line",         # PeerActor, each line received from the maker
+    "peer.on_send",         # PeerActor, before writing a line to the maker
     "router.on_send",       # Router, each send it routes
     "registry.on_update",   # NickRegistry, each presence/location update
 )
@@ -223,7 +224,8 @@ def plan_from_env(environ: Mapping[str, str] | None = None) -> FaultPlan | None:
     source = env.get("JM_FAULT_PLAN")
     if not source:
         return None
-    plan = FaultPlan.from_json(source) if source.lstrip().startswith("{") else FaultPlan.load(source)
+    inline = source.lstrip().startswith("{")
+    plan = FaultPlan.from_json(source) if inline else FaultPlan.load(source)
     if env.get("JM_FAULT_SEED"):
         plan = msgspec.structs.replace(plan, seed=int(env["JM_FAULT_SEED"]))
     return plan
@@ -253,7 +255,7 @@ class Trace:
     def __len__(self) -> int:
         return len(self._events)
 
-    def append(self, source: str, kind: str, detail: str = "") -> TraceEvent:
+    def record(self, source: str, kind: str, detail: str = "") -> TraceEvent:
         event = TraceEvent(time.monotonic(), source, kind, detail)
         with self._lock:
             if len(self._events) == self._events.maxlen:
@@ -478,7 +480,8 @@ class FaultyTransport:
             fault, note = rule.fault, ""
             rng = self._target.rng(direction.name)
             if isinstance(fault, Latency):
-                ms = fault.latency + (rng.uniform(-fault.jitter, fault.jitter) if fault.jitter else 0)
+                jitter = rng.uniform(-fault.jitter, fault.jitter) if fault.jitter else 0.0
+                ms = fault.latency + jitter
                 latency += max(0.0, ms) / 1000
                 note = f" delay_ms={ms:.3f}"
             elif isinstance(fault, Bandwidth):
@@ -510,7 +513,7 @@ class FaultyTransport:
             elif isinstance(fault, Partition):
                 with self._state_lock:
                     self._partition_until = max(self._partition_until, now + fault.duration / 1000)
-            self._trace.append(self._target.source, f"fault.{fault_type(fault)}",
+            self._trace.record(self._target.source, f"fault.{fault_type(fault)}",
                                f"{direction.name} unit={seen} rule={index}{note}")
             if not pieces or direction.stalled:
                 break
@@ -640,7 +643,8 @@ class CrashPoints:
                 key = (actor_kind, name, point, index)
                 seen = self._passes[key] = self._passes.get(key, 0) + 1
             if target.admit(index, rule, seen, point):
-                self._trace.append(target.source, "fault.crash", f"{point} pass={seen} rule={index}")
+                self._trace.record(target.source, "fault.crash",
+                                   f"{point} pass={seen} rule={index}")
                 raise CrashInjected(point)
 
     def _target(self, kind: str, name: str) -> FaultTarget:

@@ -47,7 +47,7 @@ class LinkActor(ChildActor):
     # -- dialling ----------------------------------------------------------------------------
 
     def started(self) -> None:
-        self.ctx.crash_point(self.kind, f"{self.kind}.on_start", self.name)
+        self.ctx.crash_point(self.kind, f"{self.kind}.on_start", self.target)
         timeout = self.ctx.config.connection_timeout
         self._deadline = self.ctx.scheduler.call_later(
             timeout, lambda: self._tell_self(HandshakeDeadline(0)))
@@ -72,7 +72,7 @@ class LinkActor(ChildActor):
     @handles(Dialled)
     def on_dialled(self, _: Dialled) -> None:
         transport = self._dial.result()  # raises the typed dial error → fail()
-        transport = self.ctx.wrap(transport, self.kind, self.name)
+        transport = self.ctx.wrap(transport, self.kind, self.target)
         self.conn = LineConnection(transport, self.actor_ref, 1,
                                    self.ctx.config.limits.max_line, self.name)
         self.ctx.connections[self.name] = self.conn
@@ -93,7 +93,7 @@ class LinkActor(ChildActor):
 
     @handles(SendLine)
     def on_send_line(self, message: SendLine) -> None:
-        self.ctx.crash_point(self.kind, f"{self.kind}.on_send", self.name)
+        self.ctx.crash_point(self.kind, f"{self.kind}.on_send", self.target)
         if not self.up or self.conn is None:
             self._outcome(message.corr, False, f"{self.name} is not connected")
             return
@@ -113,7 +113,7 @@ class LinkActor(ChildActor):
         for raw in message.lines:
             if self._exited:
                 return
-            self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.name)
+            self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.target)
             try:
                 envelope = decode_envelope(raw)
             except ProtocolError as exc:
@@ -137,6 +137,11 @@ class LinkActor(ChildActor):
         raise TransportError(f"{self.name}: {message.reason}")
 
     # -- hooks ------------------------------------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        """What fault-plan rules match: a directory's ``host:port``, a maker's nick."""
+        return self.name
 
     @property
     def channel(self) -> str:

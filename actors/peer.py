@@ -42,6 +42,10 @@ class PeerActor(LinkActor):
     def channel(self) -> str:
         return DIRECT
 
+    @property
+    def target(self) -> str:
+        return self.nick
+
     def on_connected(self) -> None:
         config = self.ctx.config
         self.send_envelope(MsgType.HANDSHAKE, build_peer_handshake(
@@ -116,6 +120,8 @@ class PeerActor(LinkActor):
         super().cleanup()
         if self._quiet_timer is not None:
             self._quiet_timer.cancel()
+        # Router first: whoever sees the attempt resolve False and retries at once must
+        # find the nick no longer "connecting", or the retry is silently dropped.
+        self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed"))
         if not self.attempt.done():
             self.attempt.set_result(False)
-        self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed"))

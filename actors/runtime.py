@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
+from collections import Counter
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +24,7 @@ import pykka
 from loguru import logger
 
 from actors.core.nicktracker import EMPTY_VIEW, RegistryView
+from actors.core.supervision import Stash
 
 
 class Stats:
@@ -71,7 +72,7 @@ class AddressBook:
     def __init__(self, stats: Stats, stash_max: int = 1_000) -> None:
         self._lock = threading.Lock()
         self._refs: dict[str, pykka.ActorRef] = {}
-        self._stashes: dict[str, deque] = {}
+        self._stashes: dict[str, Stash] = {}
         self._stats = stats
         self._stash_max = stash_max
 
@@ -80,14 +81,14 @@ class AddressBook:
         with self._lock:
             self._refs[name] = ref
             stash = self._stashes.pop(name, None)
-        for message in stash or ():
+        for message in stash.drain() if stash else ():
             ref.tell(message)
 
     def restarting(self, name: str) -> None:
         """``name`` is between incarnations: stash messages for it from now on."""
         with self._lock:
             self._refs.pop(name, None)
-            self._stashes.setdefault(name, deque())
+            self._stashes.setdefault(name, Stash(self._stash_max))
 
     def remove(self, name: str) -> None:
         with self._lock:
@@ -109,11 +110,10 @@ class AddressBook:
             ref = self._refs.get(name)
             stash = self._stashes.get(name) if ref is None else None
             if stash is not None:
-                if len(stash) >= self._stash_max:
+                if stash.push(message) is not None:
                     self._stats.inc("dead_letters")
                     logger.warning("stash for {} full; dropped {}", name, type(message).__name__)
                     return False
-                stash.append(message)
                 return True
         if ref is not None:
             try:

@@ -17,7 +17,7 @@ Typical use::
     net = TorNetwork(tmp_dir)
     net.start()
     onion = net.add_onion(my_loopback_port)        # "<56 chars>.onion", port 5222
-    net.wait_onion_reachable(onion, 5222)
+    net.wait_onion_reachable(onion, DEFAULT_VIRTUAL_PORT)
     ... dial through SocksConfig(port=net.socks_port) ...
     net.stop()
 """
@@ -40,6 +40,8 @@ from python_socks.sync import Proxy
 LOOPBACK = "127.0.0.1"
 #: The relay flags a node needs before onion services and clients can use it.
 REQUIRED_FLAGS = frozenset({"Running", "Valid", "HSDir"})
+#: The port an onion service listens on unless told otherwise (JoinMarket's onion port).
+DEFAULT_VIRTUAL_PORT = 5222
 LOG_TAIL_LINES = 15
 POLL_SECONDS = 0.25
 STOP_GRACE_SECONDS = 10.0
@@ -359,7 +361,7 @@ class TorNetwork:
 
     # -- onion services ---------------------------------------------------------------
 
-    def add_onion(self, target_port: int, virtual_port: int = 5222) -> str:
+    def add_onion(self, target_port: int, virtual_port: int = DEFAULT_VIRTUAL_PORT) -> str:
         """Publish a new v3 onion service forwarding ``virtual_port`` to ``127.0.0.1:target_port``.
 
         Uses ADD_ONION with the Detach flag, so the service outlives the short-lived control

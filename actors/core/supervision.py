@@ -91,6 +91,7 @@ class Backoff:
         self._started_at = now
 
     def record_failure(self, now: float) -> None:
+        """The child exited (normally or not); a long enough run resets the backoff."""
         if self._started_at is not None and now - self._started_at >= self.stable_after:
             self._attempt = 0
         self._started_at = None
@@ -100,9 +101,10 @@ class RestartPolicy(msgspec.Struct, frozen=True):
     """How one child is restarted (OTP child types; Akka backoff parameters).
 
     ``permanent`` children are always restarted, ``transient`` ones only after an
-    abnormal exit, ``temporary`` ones never. ``max_network_retries`` bounds consecutive
-    network restarts for children that should give up (a maker's direct link); ``None``
-    retries forever (directories).
+    abnormal exit, ``temporary`` ones never. ``max_network_retries`` bounds the restarts
+    since the child last ran stably (``stable_after``), for children that should give up
+    on an unreachable remote (a maker's direct link); ``None`` retries forever
+    (directories). ``backoff_minimum=0`` gives immediate restarts (router, registry).
     """
 
     child_type: Literal["permanent", "transient", "temporary"] = "permanent"

@@ -165,7 +165,8 @@ def test_slice_in_splits_data_into_small_chunks(make_pair):
 
 
 def test_slice_out_delivers_intact_with_delays(make_pair):
-    faulty, remote, _ = make_pair(FaultRule(fault=Slice(average_size=8, delay=5000), direction="out"))
+    faulty, remote, _ = make_pair(
+        FaultRule(fault=Slice(average_size=8, delay=5000), direction="out"))
     data = line("fill")
     start = time.monotonic()
     send_and_close(faulty, data)
@@ -268,7 +269,8 @@ def test_rules_apply_in_plan_order_and_a_dropped_line_ends_the_pass(make_pair):
 
 def test_line_commands_reads_envelope_type_and_jm_command():
     assert line_commands(line("sig")) == {"685", "sig"}
-    assert line_commands(b'{"type": 687, "line": "J5a!PUBLIC!!orderbook"}\r\n') == {"687", "orderbook"}
+    pubmsg = b'{"type": 687, "line": "J5a!PUBLIC!!orderbook"}\r\n'
+    assert line_commands(pubmsg) == {"687", "orderbook"}
     assert line_commands(b'{"type": 789, "line": "J5a;x.onion:5222"}\r\n') == {"789"}
     assert line_commands(b"not json\r\n") == frozenset()
 
@@ -532,7 +534,7 @@ def test_replay_hint_carries_seed_and_plan():
 def test_fault_plan_report_shows_hint_and_trace_tail():
     trace = Trace()
     for i in range(5):
-        trace.append("directory:d1", "privmsg.sent", f"n={i}")
+        trace.record("directory:d1", "privmsg.sent", f"n={i}")
     report = fault_plan_report(FaultPlan(seed=3), trace, last=2)
     assert "seed=3" in report and "n=4" in report and "n=2" not in report
 
@@ -542,18 +544,19 @@ def test_fault_plan_report_shows_hint_and_trace_tail():
 def test_trace_is_bounded_and_counts_dropped_events():
     trace = Trace(max_events=3)
     for i in range(5):
-        trace.append("directory:d1", "fault.drop" if i % 2 else "directory.connected", str(i))
+        trace.record("directory:d1", "fault.drop" if i % 2 else "directory.connected", str(i))
     assert len(trace) == 3 and trace.dropped == 2
     assert [e.detail for e in trace.events()] == ["2", "3", "4"]
     assert [e.detail for e in trace.events("fault.")] == ["3"]
-    assert [e.detail for e in trace.events("directory.connected", source="directory:")] == ["2", "4"]
+    connected = trace.events("directory.connected", source="directory:")
+    assert [e.detail for e in connected] == ["2", "4"]
     dumped = json.loads(trace.dump_json())
     assert dumped["dropped"] == 2 and dumped["events"][0]["detail"] == "2"
 
 
 def test_trace_is_safe_to_append_from_many_threads():
     trace = Trace()
-    threads = [threading.Thread(target=lambda: [trace.append("s", "k") for _ in range(1000)])
+    threads = [threading.Thread(target=lambda: [trace.record("s", "k") for _ in range(1000)])
                for _ in range(8)]
     for thread in threads:
         thread.start()

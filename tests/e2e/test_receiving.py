@@ -64,9 +64,12 @@ def test_sig_accumulates_distinct_signatures_across_directories(localnet_factory
         plain = round_.plain_sigs(maker.nick, reply)
         assert len(set(plain)) == len(utxos)
         assert all(any(sig_matches(p, u) for u in utxos) for p in plain)
-    # The NG maker sent every !sig through all three directories: duplicates were dropped.
+    # The NG maker sent every !sig through all three directories; the copies are dropped,
+    # not handed to a later wait.
     ng = net.makers[0]
-    assert sum(relayed_count(net, ng.nick, client.nick, "sig")) == 3 * inputs
+    wait_until(lambda: sum(relayed_count(net, ng.nick, client.nick, "sig")) == 3 * inputs,
+               what="every copy of the NG maker's signatures")
+    assert client.wait_for_responses([ng.nick], "!sig", timeout=0.5) == {}
 
 
 def test_reply_arriving_before_the_wait_is_kept(net, client_factory):

@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from localnet.tornet import TorNetwork, TorNotInstalledError, find_tor_binaries, free_ports
+from localnet.tornet import (
+    DEFAULT_VIRTUAL_PORT,
+    TorNetwork,
+    TorNotInstalledError,
+    find_tor_binaries,
+    free_ports,
+)
 
-#: The virtual port the session onion forwards to the echo server.
-ONION_PORT = 5222
 BOOT_TIMEOUT = 300.0
 ECHO_SERVER = Path(__file__).with_name("echo_server.py")
 
@@ -60,9 +64,9 @@ def tor_network(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def echo_onion(tor_network, echo_port) -> str:
-    """A published v3 onion forwarding ONION_PORT to the echo server, already reachable."""
-    onion = tor_network.add_onion(echo_port, ONION_PORT)
-    tor_network.wait_onion_reachable(onion, ONION_PORT, timeout=60)
+    """A published v3 onion forwarding DEFAULT_VIRTUAL_PORT to the echo server, already reachable."""
+    onion = tor_network.add_onion(echo_port)
+    tor_network.wait_onion_reachable(onion, DEFAULT_VIRTUAL_PORT, timeout=60)
     return onion
 
 
