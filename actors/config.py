@@ -12,7 +12,7 @@ NICK_AUTH_MODES = ("disabled", "prefer_verified", "require_verified")
 
 
 class Limits(msgspec.Struct, frozen=True):
-    """Resource caps; each one is documented in docs/operations.md with its default."""
+    """Resource caps; each one is documented in docs/limits.md with its default and why."""
 
     max_line: int = 40_000
     max_tracked_nicks: int = 100_000
@@ -23,6 +23,9 @@ class Limits(msgspec.Struct, frozen=True):
     max_direct_peers: int = 500
     max_consecutive_bad_lines: int = 5
     mailbox_high_water: int = 50_000
+    mailbox_low_water: int = 10_000
+    max_queued_batches: int = 64
+    max_offers_per_maker: int = 64
 
 
 class ClientConfig(msgspec.Struct, frozen=True):
@@ -35,6 +38,9 @@ class ClientConfig(msgspec.Struct, frozen=True):
     our_location: str = NOT_SERVING
     nick_auth_mode: str = "prefer_verified"
     peer_handshake_wait: float = 2.0
+    #: NG directories route to a new peer only ~50 ms after DN_HANDSHAKE (PROTOCOL.md P20);
+    #: until then replies addressed to us are dropped, so we wait before using one.
+    routable_grace: float = 0.1
     limits: Limits = Limits()
 
     @property

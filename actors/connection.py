@@ -4,11 +4,22 @@ The reader thread is the only code that reads the socket: it splits bytes into l
 (with the line-length cap enforced before buffering more) and ``tell``s them to the
 owning actor in batches. The owning actor is the only writer. ``close`` aborts the
 transport first so a blocked ``recv`` returns, then joins the reader.
+
+Backpressure (docs/limits.md): before each ``recv`` the reader looks at the owner's
+mailbox and at the mailboxes downstream of it (the Inbox and the NickRegistry, which do
+the expensive work). When the owner holds more than ``max_queued_batches`` of our
+batches, or a downstream mailbox more than ``mailbox_high_water`` messages, the reader
+stops reading — TCP flow control then pushes back on the sender — until they drain
+below the low-water marks. Pauses are counted (``reader_pauses``) and timed
+(``reader_paused_ms``). So one connection holds at most ``max_line + 1`` bytes of
+partial line, one ``READ_SIZE`` chunk and ``max_queued_batches`` batches in memory.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterable
 
 import pykka
 
@@ -18,16 +29,33 @@ from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 
 READ_SIZE = 65_536
+PAUSE_POLL = 0.005  # seconds between mailbox checks while paused
+
+
+def _qsize(ref: pykka.ActorRef | None) -> int:
+    inbox = getattr(ref, "actor_inbox", None)
+    try:
+        return inbox.qsize() if inbox is not None else 0
+    except (AttributeError, NotImplementedError):  # a queue without qsize: no backpressure
+        return 0
 
 
 class LineConnection:
     def __init__(self, transport: Transport, owner: pykka.ActorRef, conn_id: int,
-                 max_line: int, name: str) -> None:
+                 max_line: int, name: str, *, limits=None, stats=None,
+                 downstream: Callable[[], Iterable[pykka.ActorRef | None]] | None = None) -> None:
         self.transport = transport
         self.conn_id = conn_id
         self._owner = owner
         self._buffer = LineBuffer(max_line=max_line)
         self._closing = False
+        self._stats = stats
+        self._downstream = downstream or (lambda: ())
+        self._high = getattr(limits, "mailbox_high_water", 0)
+        self._low = min(getattr(limits, "mailbox_low_water", 0), self._high)
+        self._batch_high = getattr(limits, "max_queued_batches", 0)
+        self._batch_low = self._batch_high // 2
+        self.pauses = 0
         self._thread = threading.Thread(target=self._read_loop, name=f"jm-reader-{name}",
                                         daemon=True)
 
@@ -37,9 +65,32 @@ class LineConnection:
     def send(self, data: bytes) -> None:
         self.transport.send(data)
 
+    def _backlogged(self, owner_mark: int, downstream_mark: int) -> bool:
+        if self._batch_high and _qsize(self._owner) > owner_mark:
+            return True
+        if self._high:
+            return any(_qsize(ref) > downstream_mark for ref in self._downstream())
+        return False
+
+    def _wait_for_drain(self) -> None:
+        """Stop reading while a mailbox we feed is backed up (TCP pushes back on the sender)."""
+        if not self._backlogged(self._batch_high, self._high):
+            return
+        self.pauses += 1
+        started = time.monotonic()
+        if self._stats is not None:
+            self._stats.inc("reader_pauses")
+        while not self._closing and self._backlogged(self._batch_low, self._low):
+            time.sleep(PAUSE_POLL)
+        if self._stats is not None:
+            self._stats.inc("reader_paused_ms", int((time.monotonic() - started) * 1000))
+
     def _read_loop(self) -> None:
         try:
             while True:
+                self._wait_for_drain()
+                if self._closing:
+                    return
                 try:
                     data = self.transport.recv(READ_SIZE)
                 except OSError as exc:

@@ -185,8 +185,7 @@ class DaemonServer:
             if self._socket_path:
                 sock = _bind_unix(self._socket_path)
                 self._owned_files.append((self._socket_path, os.lstat(self._socket_path).st_ino))
-                servers.append(await asyncio.start_unix_server(self._connection, sock=sock,
-                                                               limit=READ_CHUNK))
+                servers.append(await asyncio.start_unix_server(self._connection, sock=sock))
             if self._tcp:
                 server = await asyncio.start_server(self._connection, *self._tcp)
                 self._bound_tcp = server.sockets[0].getsockname()[:2]
@@ -307,7 +306,8 @@ class _Session:
 
     def __init__(self, server: DaemonServer, session_id: int, writer: asyncio.StreamWriter,
                  client_name: str, identity: NickIdentity | None) -> None:
-        self.server, self.id, self.writer, self.client_name = server, session_id, writer, client_name
+        self.server, self.id, self.writer = server, session_id, writer
+        self.client_name = client_name
         self.identity = identity
         self.own_core: ClientCore | None = None
         self.tasks: dict[int, asyncio.Task] = {}
@@ -320,7 +320,8 @@ class _Session:
 
     @property
     def nick(self) -> str:
-        return self.identity.nick if self.identity is not None else self.server._shared.identity.nick
+        identity = self.identity or self.server._shared.identity
+        return identity.nick
 
     def core(self) -> ClientCore:
         if self.closed:

@@ -8,11 +8,12 @@ The actor is the only writer of its socket.
 
 from __future__ import annotations
 
+from actors.base import SUPERVISOR, handles
+from actors.core.routing import directory_channel
 from actors.errors import HandshakeRejectedByRemoteError, TransportError
 from actors.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
-from actors.base import SUPERVISOR
-from actors.messages import ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived, PrivmsgReceived, PubmsgReceived
-from actors.core.routing import directory_channel
+from actors.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
+                             PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
 from actors.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
 from protocol.envelope import Envelope, MsgType
@@ -40,6 +41,8 @@ class DirectoryActor(LinkActor):
         self._auth_state = "none"  # none → awaiting-challenge → awaiting-result → done
         self.features: frozenset[str] = frozenset()
         self.directory_nick = ""
+        self.routable = False
+        self._grace = None
 
     @property
     def channel(self) -> str:
@@ -123,16 +126,25 @@ class DirectoryActor(LinkActor):
             self._become_up()
 
     def _become_up(self) -> None:
+        """Handshaked: ask for the peerlist now, offer ourselves as a route after the grace."""
         self.up = True
         if self._deadline is not None:
             self._deadline.cancel()
+        if "peerlist_features" in self.features:
+            self.send_envelope(MsgType.GETPEERLIST, "")
+        self._grace = self.ctx.scheduler.call_later(
+            self.ctx.config.routable_grace, lambda: self._tell_self(RoutableGraceElapsed()))
+
+    @handles(RoutableGraceElapsed)
+    def on_grace(self, _: RoutableGraceElapsed) -> None:
+        self.routable = True
         self.ctx.record(self.name, "directory.up")
         self.announce_up()
         self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
-        if "peerlist_features" in self.features:
-            self.send_envelope(MsgType.GETPEERLIST, "")
 
     def announce_up(self) -> None:
+        if not self.routable:
+            return  # a Reannounce during the grace period: on_grace will announce
         self.ctx.book.tell(ROUTER, DirectoryUp(self.name, self.generation, self.directory_nick,
                                               self.features))
 
@@ -155,11 +167,16 @@ class DirectoryActor(LinkActor):
         except ProtocolError:
             self.ctx.stats.inc("pubmsg_malformed")
             return
-        if jm.to_nick != PUBLIC or jm.from_nick == self.ctx.identity.nick:
+        if jm.to_nick != PUBLIC:
+            self.ctx.stats.inc("pubmsg_not_public")
             return
+        if jm.from_nick == self.ctx.identity.nick:
+            return  # our own broadcast echoed back
         self.ctx.book.tell(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
 
     def cleanup(self) -> None:
         super().cleanup()
+        if self._grace is not None:
+            self._grace.cancel()
         if not self.ctx.stopping:
             self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))

@@ -19,6 +19,7 @@ from actors.core.orderbook import BondData, Offer, OrderbookFetch
 from actors.core.replies import ReplyBook, Reply
 from actors.core.routing import DIRECTORY_PREFIX
 from actors.link import REGISTRY, ROUTER
+from actors.runtime import settle
 from actors.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
                              RegisterWait, StartOrderbookFetch, WaitExpired)
 from protocol.bond import parse_bond_proof, verify_bond_proof
@@ -40,7 +41,7 @@ class Inbox(ChildActor):
                               max_waits=limits.max_pending_waits)
         self._waits: dict[int, tuple] = {}  # wait_id -> (reply future, timer, command)
         self._fetches: dict[int, tuple] = {}  # fetch_id -> (OrderbookFetch, reply future, timer)
-        self._verified: OrderedDict[tuple[str, str, str, str], bool] = OrderedDict()
+        self._verified: OrderedDict[tuple[str, str, str, str, str], bool] = OrderedDict()
 
     # -- incoming messages ----------------------------------------------------------------------
 
@@ -50,7 +51,7 @@ class Inbox(ChildActor):
         if not self._verify(msg):
             return
         if message.channel.startswith(DIRECTORY_PREFIX):
-            self.ctx.book.tell(REGISTRY, NickSeen(msg.from_nick, message.channel[len(DIRECTORY_PREFIX):]))
+            self._seen(msg.from_nick, message.channel[len(DIRECTORY_PREFIX):])
         if msg.command in OFFER_TYPES:
             self._offers(msg.from_nick, f"{msg.command} {msg.data}", True, message.channel)
             return
@@ -62,6 +63,12 @@ class Inbox(ChildActor):
         for completion in completions:
             self._complete(completion)
 
+    def _seen(self, nick: str, directory: str) -> None:
+        """Tell the NickRegistry, unless its published view already has it (saves a hop
+        per message on the hot path; bench/scale.py)."""
+        if directory not in self.ctx.views.registry.present.get(nick, ()):
+            self.ctx.book.tell(REGISTRY, NickSeen(nick, directory))
+
     @staticmethod
     def _wire_data(msg: PrivMsg) -> str:
         """Everything after the command word as on the wire (API.md precise point 3)."""
@@ -70,12 +77,15 @@ class Inbox(ChildActor):
         return f"{msg.data} {msg.pubkey_hex} {msg.sig_b64}"
 
     def _verify(self, msg: PrivMsg) -> bool:
-        key = (msg.from_nick, msg.command, msg.data, msg.sig_b64)
+        # the pubkey is part of the key: a line verified under the sender's key must not
+        # vouch for a copy that carries another key (hostile/test_forgery.py)
+        key = (msg.from_nick, msg.command, msg.data, msg.pubkey_hex, msg.sig_b64)
         cached = self._verified.get(key)
         if cached is None:
             try:
                 verify_privmsg(msg)
                 cached = True
+                self.ctx.stats.inc("privmsg_verified")
             except ProtocolError as exc:
                 cached = False
                 self.ctx.stats.inc("privmsg_forged")
@@ -108,9 +118,14 @@ class Inbox(ChildActor):
             return
         if not verified and channel.startswith(DIRECTORY_PREFIX):
             # a directory's orderbook is authoritative for presence (API.md "Orderbook")
-            self.ctx.book.tell(REGISTRY, NickSeen(maker, channel[len(DIRECTORY_PREFIX):]))
+            self._seen(maker, channel[len(DIRECTORY_PREFIX):])
+        if tbond and not verified:
+            # a bond proof names the taker it is for, so only a signed privmsg can carry ours
+            self.ctx.stats.inc("bonds_ignored_unsigned")
         bond = self._bond(maker, tbond) if (tbond and verified) else None
         now = self.ctx.clock.now()
+        if not self._fetches:
+            self.ctx.stats.inc("offers_outside_fetch", len(segments))
         for fetch, _, _ in self._fetches.values():
             for seg in segments:
                 fetch.add(_offer(maker, seg, bond, verified), now)
@@ -136,11 +151,14 @@ class Inbox(ChildActor):
                                       dict(message.counts), self.ctx.clock.now())
         except OverflowError as exc:
             self.ctx.stats.inc("waits_refused")
-            message.reply.set_exception(exc)
+            settle(message.reply, error=exc)
             return
         timer = self.ctx.scheduler.call_later(
             message.timeout, lambda: self._tell_self(WaitExpired(message.wait_id)))
         self._waits[message.wait_id] = (message.reply, timer, message.command)
+        wait_id = message.wait_id
+        message.reply.add_done_callback(
+            lambda f: f.cancelled() and self._tell_self(WaitExpired(wait_id)))
         if done is not None:
             self._complete(done)
 
@@ -156,8 +174,7 @@ class Inbox(ChildActor):
         results = self.book.results(completion.wait_id)
         if completion.missing:
             logger.info("wait for {}: no complete answer from {}", command, ", ".join(completion.missing))
-        if not reply.done():
-            reply.set_result(results)
+        settle(reply, results)
 
     def _tell_self(self, message) -> None:
         try:
@@ -169,8 +186,9 @@ class Inbox(ChildActor):
 
     @handles(StartOrderbookFetch)
     def on_fetch(self, message: StartOrderbookFetch) -> None:
+        limits = self.ctx.config.limits
         fetch = OrderbookFetch(self.ctx.clock.now(), message.max_wait, message.min_wait,
-                               message.quiet_period, self.ctx.config.limits.max_offers)
+                               message.quiet_period, limits.max_offers, limits.max_offers_per_maker)
         self._fetches[message.fetch_id] = (fetch, message.reply, None)
         self.ctx.book.tell(ROUTER, BroadcastPubmsg("orderbook"))
         self._schedule(message.fetch_id)
@@ -189,8 +207,9 @@ class Inbox(ChildActor):
             del self._fetches[fetch_id]
             if fetch.dropped:
                 self.ctx.stats.inc("offers_dropped_cap", fetch.dropped)
-            if not reply.done():
-                reply.set_result(fetch.offers(registry.features))
+            if fetch.dropped_per_maker:
+                self.ctx.stats.inc("offers_dropped_per_maker", fetch.dropped_per_maker)
+            settle(reply, fetch.offers(registry.features))
             return
         timer = self.ctx.scheduler.call_later(delay, lambda: self._tell_self(FetchTick(fetch_id)))
         self._fetches[fetch_id] = (fetch, reply, timer)
@@ -198,13 +217,11 @@ class Inbox(ChildActor):
     def cleanup(self) -> None:
         for reply, timer, _ in self._waits.values():
             timer.cancel()
-            if not reply.done():
-                reply.set_result({})
+            settle(reply, {})
         for _, reply, timer in self._fetches.values():
             if timer is not None:
                 timer.cancel()
-            if not reply.done():
-                reply.set_result([])
+            settle(reply, [])
 
 
 def _offer(maker: str, seg: OfferSegment, bond: BondData | None, verified: bool) -> Offer:

@@ -73,8 +73,11 @@ class LinkActor(ChildActor):
     def on_dialled(self, _: Dialled) -> None:
         transport = self._dial.result()  # raises the typed dial error → fail()
         transport = self.ctx.wrap(transport, self.kind, self.target)
+        book = self.ctx.book
         self.conn = LineConnection(transport, self.actor_ref, 1,
-                                   self.ctx.config.limits.max_line, self.name)
+                                   self.ctx.config.limits.max_line, self.name,
+                                   limits=self.ctx.config.limits, stats=self.ctx.stats,
+                                   downstream=lambda: (book.get(INBOX), book.get(REGISTRY)))
         self.ctx.connections[self.name] = self.conn
         self.conn.start()
         self.ctx.record(self.name, f"{self.kind}.dialled")
@@ -93,7 +96,12 @@ class LinkActor(ChildActor):
 
     @handles(SendLine)
     def on_send_line(self, message: SendLine) -> None:
-        self.ctx.crash_point(self.kind, f"{self.kind}.on_send", self.target)
+        try:
+            self.ctx.crash_point(self.kind, f"{self.kind}.on_send", self.target)
+        except BaseException:
+            # the Router waits for this outcome: without it the send would never resolve
+            self._outcome(message.corr, False, f"{self.name} crashed before writing")
+            raise
         if not self.up or self.conn is None:
             self._outcome(message.corr, False, f"{self.name} is not connected")
             return

@@ -55,6 +55,10 @@ class HandshakeDeadline(Message):
     conn: int
 
 
+class RoutableGraceElapsed(Message):
+    """The directory has had time to make us routable: announce it as a route now."""
+
+
 class SendLine(Message):
     """Write one already-framed envelope; report the outcome to the Router if ``corr`` > 0."""
 
@@ -82,17 +86,21 @@ class DirectoryDown(Message):
 
 
 class PeerUp(Message):
+    """A direct link is handshaked; the Router resolves ``attempt`` after publishing it."""
+
     nick: str
     generation: int
     location: str
     features: frozenset[str]
     since: float
+    attempt: Future | None = None
 
 
 class PeerDown(Message):
     nick: str
     generation: int
     reason: str
+    attempt: Future | None = None
 
 
 class SendOutcome(Message):

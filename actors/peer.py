@@ -84,6 +84,8 @@ class PeerActor(LinkActor):
                 return
             if jm.to_nick == PUBLIC and jm.from_nick == self.nick:
                 self.ctx.book.tell(INBOX, PubmsgReceived(DIRECT, jm.from_nick, jm.body))
+            else:
+                self.ctx.stats.inc("direct_pubmsg_wrong_nicks")
         elif envelope.type == MsgType.PING:
             self.answer_ping()
         else:
@@ -109,19 +111,15 @@ class PeerActor(LinkActor):
         self._since = self.ctx.clock.now()
         self.announce_up()
         self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
-        if not self.attempt.done():
-            self.attempt.set_result(True)
 
     def announce_up(self) -> None:
         self.ctx.book.tell(ROUTER, PeerUp(self.nick, self.generation, self.location, self.features,
-                                          self._since))
+                                          self._since, self.attempt))
 
     def cleanup(self) -> None:
         super().cleanup()
         if self._quiet_timer is not None:
             self._quiet_timer.cancel()
-        # Router first: whoever sees the attempt resolve False and retries at once must
-        # find the nick no longer "connecting", or the retry is silently dropped.
-        self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed"))
-        if not self.attempt.done():
-            self.attempt.set_result(False)
+        # The Router resolves the attempt after updating its view, so whoever sees it
+        # resolve (and retries, or reads get_connected_peer) sees the new state.
+        self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed", self.attempt))

@@ -42,7 +42,7 @@ from actors.controlproto import (DAEMON_DECODER, MAX_DAEMON_LINE, METHODS, PROTO
                                  HelloOk, Request, Response, default_cookie_path, encode_line,
                                  format_tcp_address, make_error, parse_tcp_address)
 from actors.core.routing import ChannelBinding, choose_binding, upgrade_channel
-from actors.errors import ClientClosedError
+from actors.errors import ClientClosedError, MultiDirectoryError
 from actors.runtime import PeerHandle
 
 CALL_GRACE = 10.0  # beyond the daemon's own deadline for a wait or a fetch
@@ -110,7 +110,8 @@ class _Link:
                 raise make_error(reply.error_type,
                                  f"the daemon at {self.where} refused us: {reply.message}")
             raise ClientClosedError(f"the daemon at {self.where} hung up during hello")
-        self._writer, self.session_id, self.daemon_nick = writer, reply.session_id, reply.daemon_nick
+        self._writer = writer
+        self.session_id, self.daemon_nick = reply.session_id, reply.daemon_nick
         self._connected.set()
         return reader
 
@@ -269,7 +270,7 @@ class _Link:
         if self._connected.is_set():
             try:
                 await self.call("close_all", {}, CLOSE_TIMEOUT)
-            except (ClientClosedError, TimeoutError) as exc:
+            except (MultiDirectoryError, TimeoutError) as exc:
                 logger.debug("close_all on the daemon: {}", exc)
         self.closed = True
         if self._runner is not None:

@@ -21,7 +21,7 @@ from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDi
 from actors.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
                              DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
                              SendPrivmsg, SpawnPeer, TryDirectConnect)
-from actors.runtime import PeerHandle, RouterView
+from actors.runtime import PeerHandle, RouterView, settle
 from actors.transport import is_onion_host
 from protocol.envelope import MsgType, encode_envelope
 from protocol.framing import frame
@@ -85,8 +85,7 @@ class Router(ChildActor):
     def _check_first_round(self) -> None:
         if self.first_round and self.reported >= set(self.ctx.config.directories):
             for reply in self.first_round:
-                if not reply.done():
-                    reply.set_result(len(self.up))
+                settle(reply, len(self.up))
             self.first_round.clear()
 
     @handles(PeerUp)
@@ -95,13 +94,19 @@ class Router(ChildActor):
         self.peers[message.nick] = PeerHandle(message.nick, message.location, message.features,
                                               message.since)
         self._publish()
+        if message.attempt is not None:
+            settle(message.attempt, True)
 
     @handles(PeerDown)
     def on_peer_down(self, message: PeerDown) -> None:
-        self.connecting.discard(message.nick)
-        if self.peers.pop(message.nick, None) is not None:
-            logger.info("direct link to {} closed: {}", message.nick, message.reason)
-        self._publish()
+        current = self.attempts.get(message.nick)
+        if message.attempt is None or message.attempt is current:  # not a stale incarnation
+            self.connecting.discard(message.nick)
+            if self.peers.pop(message.nick, None) is not None:
+                logger.info("direct link to {} closed: {}", message.nick, message.reason)
+            self._publish()
+        if message.attempt is not None:
+            settle(message.attempt, False)
 
     # -- direct connections ------------------------------------------------------------------------
 
@@ -134,12 +139,22 @@ class Router(ChildActor):
 
     @handles(SendPrivmsg)
     def on_send(self, message: SendPrivmsg) -> None:
+        try:
+            self._route(message)
+        except BaseException:
+            # the caller's future is in no pending entry yet: fail it, or it never resolves
+            settle(message.reply, error=AllRoutesFailedError(
+                f"!{normalize_command(message.command)} to {message.recipient}: "
+                "the router failed while routing it"))
+            raise
+
+    def _route(self, message: SendPrivmsg) -> None:
         self.ctx.crash_point("router", "router.on_send", self.name)
         command = normalize_command(message.command)
         try:
             candidates = self._candidates(message)
         except Exception as exc:  # noqa: BLE001 - the caller gets the typed error
-            message.reply.set_exception(exc)
+            settle(message.reply, error=exc)
             return
         line = self.ctx.identity.build_privmsg(message.recipient, command, message.data)
         framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.ctx.config.limits.max_line)
@@ -176,7 +191,7 @@ class Router(ChildActor):
             command = normalize_command(send.command)
             error_cls = NoDirectConnectionError if send.force_channel == DIRECT else (
                 DirectoryNotConnectedError if send.force_channel else AllRoutesFailedError)
-            send.reply.set_exception(error_cls(
+            settle(send.reply, error=error_cls(
                 f"!{command} to {send.recipient}: every route failed ({'; '.join(pending.failures)})"))
             self.ctx.stats.inc("privmsg_send_failed")
             return
@@ -202,7 +217,7 @@ class Router(ChildActor):
             if send.log_routing:
                 logger.info("!{} to {} via {}", normalize_command(send.command), send.recipient,
                             message.channel)
-            send.reply.set_result(message.channel)
+            settle(send.reply, message.channel)
             return
         pending.failures.append(f"{message.channel}: {message.reason}")
         self._next(pending)
@@ -227,8 +242,8 @@ class Router(ChildActor):
 
     def cleanup(self) -> None:
         for pending in self.pending.values():
-            if not pending.send.reply.done():
-                pending.send.reply.set_exception(AllRoutesFailedError("router stopped"))
+            settle(pending.send.reply, error=AllRoutesFailedError("router stopped"))
         for reply in self.first_round:
-            if not reply.done():
-                reply.set_result(len(self.up))
+            settle(reply, len(self.up))
+        for attempt in self.attempts.values():  # attempts still in flight end with us
+            settle(attempt, False)

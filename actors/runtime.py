@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from concurrent.futures import Future, InvalidStateError
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +26,22 @@ from loguru import logger
 
 from actors.core.nicktracker import EMPTY_VIEW, RegistryView
 from actors.core.supervision import Stash
+
+
+def settle(future: Future, result: Any = None, error: BaseException | None = None) -> bool:
+    """Resolve a reply future unless its caller already gave up (cancelled it) or it is done.
+
+    Callers on the facade side cancel futures on timeouts; an actor resolving one later
+    must not crash on ``InvalidStateError``. Returns whether this call resolved it.
+    """
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+        return True
+    except InvalidStateError:
+        return False
 
 
 class Stats:

@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 from loguru import logger
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, ProcessCollector,
+                               generate_latest)
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -217,7 +218,9 @@ class Service:
     """
 
     def __init__(self, settings: ServiceSettings, announce=print) -> None:
+        self._settings = settings
         self._core = make_client(settings)
+        self._daemon: Any = None
         self._registry = metrics_registry(self._core)
         self._http = _HttpServer(settings.metrics_address, self)
         self._announce = announce
@@ -252,12 +255,13 @@ class Service:
         """Serve until stopped; returns the exit code (see :class:`ExitCode`)."""
         handlers = {signum: signal.signal(signum, self._on_signal)
                     for signum in (signal.SIGTERM, signal.SIGINT)}
-        http_thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2},
-                                       name="jm-http")
+        http_thread = threading.Thread(target=self._http.serve_forever,
+                                       kwargs={"poll_interval": 0.2}, name="jm-http")
         try:
             self._core.listeners.append(self._on_event)
             http_thread.start()
             self._announce(f"metrics listening on {self.url}")
+            self._start_daemon()
             logger.info("nick {}; connecting to {} directories", self._core.identity.nick,
                         len(self._core.config.directories))
             self._core.connect_all().add_done_callback(
@@ -270,6 +274,16 @@ class Service:
                 signal.signal(signum, previous)
             self._shutdown(http_thread)
         return self._exit_code
+
+    def _start_daemon(self) -> None:
+        """Daemon mode (docs/daemon.md), when [daemon] names a socket or TCP address."""
+        from actors.daemon import serve_from_settings
+        try:
+            self._daemon = serve_from_settings(self._core, self._settings.daemon)
+        except ValueError as exc:
+            raise SettingsError(f"daemon: {exc}") from None
+        if self._daemon is not None:
+            logger.info("daemon serving {}", self._daemon.address)
 
     def stop(self, code: ExitCode) -> None:
         """Ask :meth:`run` to return ``code`` (the first reason to stop wins)."""
@@ -291,14 +305,19 @@ class Service:
             self.stop(ExitCode.ESCALATED)
 
     def _shutdown(self, http_thread: threading.Thread) -> None:
-        """Close the client, then the HTTP server, within :data:`STOP_DEADLINE`.
+        """Stop the daemon, the client, then HTTP, within :data:`STOP_DEADLINE`.
 
         The deadline is hard: actor threads are not daemons, so a stuck one would keep the
         interpreter alive forever; past the deadline the process exits at once.
         """
         def stop_all() -> None:
             try:
+                if self._daemon is not None:  # its sessions use the client: stop it first
+                    self._daemon.stop()
                 self._core.close()
+            except Exception:  # noqa: BLE001 - still stop HTTP; the exit code tells
+                logger.exception("closing the client failed")
+                self._exit_code = max(self._exit_code, ExitCode.FAILURE)
             finally:
                 if http_thread.is_alive():
                     self._http.shutdown()

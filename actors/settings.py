@@ -76,7 +76,8 @@ class ClientSettings(_Table):
             try:
                 normalize_directory(server, self.allow_clearnet)
             except ValueError as exc:  # reword the library's argument name as the key
-                raise ValueError(str(exc).replace("directory_servers:", "directories:", 1)) from None
+                message = str(exc).replace("directory_servers:", "directories:", 1)
+                raise ValueError(message) from None
 
 
 class SocksSettings(_Table):
@@ -179,7 +180,7 @@ def _readable(message: str) -> str:
     return f"{path}: {what}" if path else what
 
 
-DEFAULT_CONFIG = '''\
+_DEFAULT_TABLES = '''\
 # jm-multidir configuration (TOML). Every key is optional; shown are the defaults.
 # Reference: docs/operations.md.
 
@@ -214,13 +215,33 @@ cookie = ""                         # auth cookie path; "" = next to the socket
 shared_identity = true              # all daemon clients share one nick
 
 [limits]
-max_line = 40000                    # bytes per received line
-max_tracked_nicks = 100000
-max_offers = 20000                  # per fetch_orderbook call
-max_pending_waits = 1000
-replay_ttl = 60.0                   # seconds a reply outside a wait is kept
-replay_max = 2000
-max_direct_peers = 500
-max_consecutive_bad_lines = 5
-mailbox_high_water = 50000
 '''
+
+#: Comments for the [limits] table of the default file; every Limits field is printed,
+#: noted or not, so a cap added to the client appears here without an edit.
+_LIMIT_NOTES = {
+    "max_line": "bytes per received line; longer lines drop the connection",
+    "max_tracked_nicks": "nicks held by the NickRegistry",
+    "max_offers": "offers kept per fetch_orderbook call",
+    "max_offers_per_maker": "offers kept per maker per fetch",
+    "max_pending_waits": "concurrent wait_for_responses calls",
+    "replay_ttl": "seconds a reply that arrived outside a wait is kept",
+    "replay_max": "replies kept for a later wait",
+    "max_direct_peers": "direct maker connections, open or opening",
+    "max_consecutive_bad_lines": "undecodable lines in a row before a link is dropped",
+    "mailbox_high_water": "queued messages downstream before a reader pauses",
+    "mailbox_low_water": "... and below which it resumes",
+    "max_queued_batches": "batches queued at a connection actor before its reader pauses",
+}
+
+
+def _limits_defaults() -> str:
+    lines = []
+    for field in msgspec.structs.fields(Limits):
+        line = f"{field.name} = {field.default!r}"
+        note = _LIMIT_NOTES.get(field.name)
+        lines.append(f"{line:<36}# {note}" if note else line)
+    return "\n".join(lines) + "\n"
+
+
+DEFAULT_CONFIG = _DEFAULT_TABLES + _limits_defaults()

@@ -27,6 +27,7 @@ from actors.messages import (ChildExited, ChildStarted, Escalated, Message, Peer
 from actors.peer import PeerActor
 from actors.registry import NickRegistry
 from actors.router import Router
+from actors.runtime import settle
 from protocol.errors import ProtocolError
 
 CORE_POLICY = RestartPolicy("permanent", max_restarts=3, within_seconds=30.0,
@@ -123,7 +124,7 @@ class Supervisor(pykka.ThreadingActor):
     def on_spawn_peer(self, message: SpawnPeer) -> None:
         name = f"peer:{message.nick}"
         if self.ctx.stopping:
-            message.attempt.set_result(False)
+            settle(message.attempt, False)
             return
         old = self.ctx.book.get(name)
         if old is not None and old.is_alive():
@@ -134,8 +135,8 @@ class Supervisor(pykka.ThreadingActor):
         try:
             self._spawn(name, self.core.register(name, PEER_POLICY))
         except Exception as exc:  # noqa: BLE001 - report to the Router like a failed dial
-            message.attempt.set_result(False)
-            self.ctx.book.tell("router", PeerDown(message.nick, 0, f"spawn failed: {exc}"))
+            self.ctx.book.tell("router", PeerDown(message.nick, 0, f"spawn failed: {exc}",
+                                                  message.attempt))
 
     def on_shutdown(self, message: Shutdown) -> None:
         """Stop children in order; abort the sockets of any that outlive their share of time."""

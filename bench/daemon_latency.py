@@ -24,7 +24,8 @@ from localnet.coinjoin import (build_auth_revelation, commitment_of,  # noqa: E4
 from localnet.network import LocalNet  # noqa: E402
 from protocol.crypto import NickIdentity  # noqa: E402
 from protocol.naclbox import NaclKeypair  # noqa: E402
-from supervisor import BlockingMultiDirectoryClient, BlockingRemoteMultiDirectoryClient  # noqa: E402
+from supervisor import (BlockingMultiDirectoryClient,  # noqa: E402
+                        BlockingRemoteMultiDirectoryClient)
 
 
 def fill_data() -> str:

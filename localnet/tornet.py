@@ -1,16 +1,18 @@
 """A private Tor network on 127.0.0.1, so the production SOCKS5 path meets a real Tor.
 
-Chutney-style: ``n_authorities`` directory authorities and
-``n_relays`` relays vote a consensus among themselves with ``TestingTorNetwork`` timings;
-only once every relay is Running+Valid+HSDir in that consensus, and every relay has
-itself fetched a consensus and bootstrapped, do the onion-service tor and the client tor
-start. Starting them earlier made clients cache a partial consensus and back off for
-minutes, or stall building circuits through relays that could not yet extend them. Everything listens on free loopback ports, so parallel runs
-do not clash, and every tor runs in the foreground under this process: ``stop()`` kills
-exactly the PIDs it started, and ``__OwningControllerProcess`` makes each authority and
-relay exit on its own if this process dies without calling ``stop()``. (The onion-service
-and client tors cannot have it: stem sends TAKEOWNERSHIP when that option names our PID,
-and tor then exits as soon as that short-lived control connection closes.)
+Chutney-style: ``n_authorities`` directory authorities and ``n_relays`` relays vote a
+consensus among themselves with ``TestingTorNetwork`` timings. Only once every relay is
+Running+Valid+HSDir in that consensus, and every relay has itself fetched a consensus and
+bootstrapped, do the onion-service tor and the client tor start: starting them earlier
+made clients cache a partial consensus and back off for minutes, or stall building
+circuits through relays that could not extend them yet.
+
+Everything listens on free loopback ports, so parallel runs do not clash. Every tor runs
+in the foreground under this process: ``stop()`` kills exactly the PIDs it started, and
+``__OwningControllerProcess`` makes each authority and relay exit on its own if this
+process dies without calling ``stop()``. (The onion-service and client tors cannot have
+it: stem sends TAKEOWNERSHIP when that option names our PID, and tor then exits as soon
+as that short-lived control connection closes.)
 
 Typical use::
 
@@ -47,6 +49,8 @@ POLL_SECONDS = 0.25
 STOP_GRACE_SECONDS = 10.0
 #: One SOCKS connect attempt; a stuck attempt must not eat the whole reachability wait.
 ATTEMPT_SECONDS = 20.0
+#: Launches of the onion-service or client tor before giving up on finding free ports.
+PORT_ATTEMPTS = 5
 
 _INSTALL_HINT = "install Debian's tor (apt-get install tor), which also provides tor-gencert"
 
@@ -64,7 +68,7 @@ class TorBootstrapError(TorNetworkError):
 
 
 def find_tor_binaries() -> tuple[str, str]:
-    """Paths of ``tor`` and ``tor-gencert``; Debian puts tor in /usr/sbin, often off a user's PATH."""
+    """Paths of ``tor`` and ``tor-gencert`` (Debian's tor is in /usr/sbin, often off PATH)."""
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
     tor = shutil.which("tor", path=search)
     gencert = shutil.which("tor-gencert", path=search)
@@ -78,7 +82,8 @@ def free_ports(count: int) -> list[int]:
     """``count`` distinct loopback ports the kernel considers free right now.
 
     The sockets are held open until all are chosen so the kernel cannot hand out the same
-    port twice; another process may still grab one before tor binds it (rare, loud).
+    port twice; another socket may still take one before its user binds it, so callers
+    bind soon (see ``TorNetwork._launch_on_fresh_ports``).
     """
     socks = []
     try:
@@ -146,11 +151,16 @@ class TorNetwork:
         self.base_dir = Path(base_dir).resolve()
         self.vote_interval = vote_interval
         self.vote_delay = vote_delay
-        self._authorities = [_Node(f"auth{i}", self.base_dir / f"auth{i}") for i in range(n_authorities)]
-        self._relays = [_Node(f"relay{i}", self.base_dir / f"relay{i}") for i in range(n_relays)]
-        self._hs = _Node("hs", self.base_dir / "hs")
-        self._client = _Node("client", self.base_dir / "client")
+        self._authorities = [self._node(f"auth{i}") for i in range(n_authorities)]
+        self._relays = [self._node(f"relay{i}") for i in range(n_relays)]
+        self._hs = self._node("hs")
+        self._client = self._node("client")
         self._socks_port: int | None = None
+        #: Seconds from the start of :meth:`start` to the end of each bootstrap phase.
+        self.phase_seconds: dict[str, float] = {}
+
+    def _node(self, nickname: str) -> _Node:
+        return _Node(nickname, self.base_dir / nickname)
 
     @property
     def socks_port(self) -> int:
@@ -180,27 +190,33 @@ class TorNetwork:
         Returns once the client tor has bootstrapped to 100 %; onion services added with
         :meth:`add_onion` are then reachable within seconds.
         """
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
         tor, gencert = find_tor_binaries()
         if self.base_dir.exists() and any(self.base_dir.iterdir()):
-            raise TorNetworkError(f"{self.base_dir} is not empty; give TorNetwork a fresh directory")
+            raise TorNetworkError(f"{self.base_dir} is not empty; give TorNetwork a fresh one")
         try:
             self._configure(tor, gencert)
+            self.phase_seconds["keys"] = time.monotonic() - began
             relays = self._authorities + self._relays
             for node in relays:
                 self._launch(tor, node)
             for node in self._authorities:
                 self._wait(lambda n=node: "Published microdesc consensus" in _read(n.log),
                            deadline, "a published consensus", node)
+            self.phase_seconds["first consensus"] = time.monotonic() - began
             for node in self._authorities:
                 self._wait(lambda n=node: self._consensus_complete(n), deadline,
-                           f"every relay Running+Valid+HSDir in the consensus of {node.nickname}", node)
+                           "every relay Running+Valid+HSDir in the consensus", node)
+            self.phase_seconds["complete consensus"] = time.monotonic() - began
             for node in relays:
                 self._wait_bootstrapped(node, deadline)
+            self.phase_seconds["relays bootstrapped"] = time.monotonic() - began
             for node in (self._hs, self._client):
-                self._launch(tor, node)
+                self._launch_on_fresh_ports(tor, node, deadline)
             for node in (self._hs, self._client):
                 self._wait_bootstrapped(node, deadline)
+            self.phase_seconds["client bootstrapped"] = time.monotonic() - began
         except BaseException:
             self.stop()
             raise
@@ -218,7 +234,7 @@ class TorNetwork:
                 node.process.kill()
                 node.process.wait()
             node.process = None
-        self._socks_port = None
+        self._socks_port = self._hs.control_port = self._client.control_port = None
 
     def __enter__(self) -> TorNetwork:
         self.start()
@@ -231,20 +247,52 @@ class TorNetwork:
         return [*self._authorities, *self._relays, self._hs, self._client]
 
     def _configure(self, tor: str, gencert: str) -> None:
-        """Allocate ports, make authority keys, write ``dirauthorities.inc`` and every torrc."""
+        """Make authority keys, write ``dirauthorities.inc`` and the relays' torrcs.
+
+        Relay ports are fixed here because the authorities' keys and DirAuthority lines
+        name them; the launch follows within seconds, leaving little time for a clash.
+        """
         relays = self._authorities + self._relays
-        ports = iter(free_ports(3 * len(relays) + 3))
+        ports = iter(free_ports(3 * len(relays)))
         for node in relays:
             node.or_port, node.dir_port, node.control_port = next(ports), next(ports), next(ports)
-        self._hs.control_port = next(ports)
-        self._client.control_port, self._socks_port = next(ports), next(ports)
         for node in self._all_nodes():
             node.datadir.mkdir(parents=True, mode=0o700)
         lines = [self._authority_line(tor, gencert, node) for node in self._authorities]
-        include = self.base_dir / "dirauthorities.inc"
-        include.write_text("\n".join(lines) + "\n")
-        for node in self._all_nodes():
-            node.torrc.write_text("\n".join(self._torrc(node, include)) + "\n")
+        self._include.write_text("\n".join(lines) + "\n")
+        for node in relays:
+            self._write_torrc(node)
+
+    @property
+    def _include(self) -> Path:
+        return self.base_dir / "dirauthorities.inc"
+
+    def _launch_on_fresh_ports(self, tor: str, node: _Node, deadline: float) -> None:
+        """Launch the onion-service or client tor on ports chosen just now.
+
+        They start half a minute after the relays, whose outgoing connections take
+        ephemeral ports from the same range bind-to-port-0 draws from; a port found free
+        at the beginning was taken by then in one run. So pick late, and pick again if
+        tor still reports "Address already in use".
+        """
+        for _ in range(PORT_ATTEMPTS):
+            ports = free_ports(2)
+            node.control_port = ports[0]
+            if node is self._client:
+                self._socks_port = ports[1]
+            self._write_torrc(node)
+            self._launch(tor, node)
+            # Tor binds its listeners before it logs "Bootstrapped 0%".
+            while node.process.poll() is None and "Bootstrapped 0%" not in _read(node.log):
+                if time.monotonic() > deadline:
+                    raise TorBootstrapError(f"tor {node.nickname} did not start listening in time; "
+                                            f"{node.describe_failure()}")
+                time.sleep(POLL_SECONDS)
+            clash = "Address already in use" in _read(node.stdout_log)
+            if node.process.poll() is None or not clash:
+                return  # running, or died for another reason that _wait reports with its log
+        raise TorBootstrapError(f"tor {node.nickname} found its ports taken {PORT_ATTEMPTS} times; "
+                                f"{node.describe_failure()}")
 
     def _authority_line(self, tor: str, gencert: str, node: _Node) -> str:
         """Create the authority's v3 keys and return its ``DirAuthority`` line."""
@@ -254,14 +302,18 @@ class TorNetwork:
               "-i", str(keys / "authority_identity_key"), "-s", str(keys / "authority_signing_key"),
               "-c", str(keys / "authority_certificate"), "-m", "12",
               "-a", f"{LOOPBACK}:{node.dir_port}"], stdin="test-passphrase\n")
-        v3ident = re.search(r"^fingerprint (\w+)$", (keys / "authority_certificate").read_text(), re.M)
+        certificate = (keys / "authority_certificate").read_text()
+        v3ident = re.search(r"^fingerprint (\w+)$", certificate, re.M)
         _run([tor, "--ignore-missing-torrc", "-f", os.devnull, "--orport", "1",
               "--datadirectory", str(node.datadir), "--list-fingerprint", "--quiet"])
         rsa_fp = (node.datadir / "fingerprint").read_text().split()[1]
         return (f"DirAuthority {node.nickname} orport={node.or_port} no-v2 "
                 f"v3ident={v3ident.group(1)} {LOOPBACK}:{node.dir_port} {rsa_fp}")
 
-    def _torrc(self, node: _Node, include: Path) -> list[str]:
+    def _write_torrc(self, node: _Node) -> None:
+        node.torrc.write_text("\n".join(self._torrc(node)) + "\n")
+
+    def _torrc(self, node: _Node) -> list[str]:
         """chutney's common.i plus the node's role (relay.i, authority.i, client, hs)."""
         lines = [
             "TestingTorNetwork 1",
@@ -281,7 +333,7 @@ class TorNetwork:
             "ShutdownWaitLength 0",
             "Sandbox 0",
             "AvoidDiskWrites 1",
-            f"%include {include}",
+            f"%include {self._include}",
         ]
         if node is self._client:
             return lines + [f"SocksPort {LOOPBACK}:{self._socks_port} IsolateSOCKSAuth"]
@@ -334,7 +386,8 @@ class TorNetwork:
             time.sleep(POLL_SECONDS)
 
     def _wait_bootstrapped(self, node: _Node, deadline: float) -> None:
-        self._wait(lambda: "Bootstrapped 100%" in _read(node.log), deadline, "bootstrap to 100%", node)
+        self._wait(lambda: "Bootstrapped 100%" in _read(node.log), deadline,
+                   "bootstrap to 100%", node)
 
     def _consensus_complete(self, authority: _Node) -> bool:
         """Whether the authority serves a consensus listing every relay with the flags we need."""
@@ -368,7 +421,7 @@ class TorNetwork:
         connection (stem's controller threads must not linger), and returns once tor has
         uploaded the descriptor to an HSDir. Returns ``"<56 chars>.onion"``.
         """
-        from stem.control import Controller
+        from stem.control import Controller  # stem is a test extra; only this needs it
 
         with Controller.from_port(address=LOOPBACK, port=self.hs_control_port) as controller:
             controller.authenticate()
@@ -410,4 +463,5 @@ def _run(argv: list[str], stdin: str | None = None) -> None:
     """Run a short tor tool, raising with its output if it fails."""
     result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
-        raise TorBootstrapError(f"{argv[0]} failed ({result.returncode}): {result.stdout}{result.stderr}")
+        raise TorBootstrapError(
+            f"{argv[0]} failed ({result.returncode}): {result.stdout}{result.stderr}")

@@ -12,6 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import msgspec
 
+#: How close to max_wait counts as reached (float rounding of start + max_wait).
+_DEADLINE_SLACK = 1e-6
+
 BOND_FIELDS = ("utxo_txid", "utxo_vout", "locktime", "utxo_pub", "cert_pub", "cert_expiry")
 
 
@@ -76,38 +79,54 @@ class OrderbookFetch:
     """One ``fetch_orderbook`` call in progress."""
 
     def __init__(self, start: float, max_wait: float, min_wait: float, quiet_period: float,
-                 max_offers: int = 20_000) -> None:
+                 max_offers: int = 20_000, max_per_maker: int = 64) -> None:
         max_wait = max(0.0, max_wait)
         min_wait = min(max(0.0, min_wait), max_wait)
         quiet = min(max(0.0, quiet_period), max_wait - min_wait) if max_wait > min_wait else 0.0
         self.start, self.max_wait, self.min_wait, self.quiet = start, max_wait, min_wait, quiet
         self.last_offer = start
         self.max_offers = max_offers
-        self.dropped = 0
+        self.max_per_maker = max_per_maker
+        self.dropped = 0  # refused by the max_offers cap
+        self.dropped_per_maker = 0  # refused by the max_per_maker cap
         self._offers: dict[tuple[str, int], Offer] = {}
+        self._per_maker: dict[str, int] = {}
         self.answered: set[str] = set()
 
     def add(self, offer: Offer, now: float) -> bool:
         """Merge one offer; return whether the book changed (resets the quiet clock)."""
         key = (offer.counterparty, offer.oid)
         old = self._offers.get(key)
-        if old is None and len(self._offers) >= self.max_offers:
-            self.dropped += 1
-            return False
+        if old is None:
+            if len(self._offers) >= self.max_offers:
+                self.dropped += 1
+                return False
+            if self._per_maker.get(offer.counterparty, 0) >= self.max_per_maker:
+                self.dropped_per_maker += 1
+                return False
         self.answered.add(offer.counterparty)
         if old is not None and not _better(offer, old):
             return False
+        if old is None:
+            self._per_maker[offer.counterparty] = self._per_maker.get(offer.counterparty, 0) + 1
         self._offers[key] = offer
         self.last_offer = now
         return True
 
     def cancel(self, counterparty: str, oid: int) -> None:
-        self._offers.pop((counterparty, oid), None)
+        if self._offers.pop((counterparty, oid), None) is not None:
+            left = self._per_maker[counterparty] - 1
+            if left:
+                self._per_maker[counterparty] = left
+            else:
+                del self._per_maker[counterparty]
 
     def next_check(self, now: float, known_makers: Iterable[str]) -> float | None:
         """Seconds until the stop rule should be evaluated again; ``None`` means stop now."""
         elapsed = now - self.start
-        if elapsed >= self.max_wait:
+        # a timer set for start + max_wait can fire a rounding error short of it; a
+        # re-check delay of ~1e-15 s would then not even advance a clock (livelock)
+        if elapsed >= self.max_wait - _DEADLINE_SLACK:
             return None
         quiet_left = self.quiet - (now - self.last_offer)
         known = set(known_makers)

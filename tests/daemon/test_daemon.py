@@ -23,13 +23,14 @@ from actors.client import ClientCore
 from actors.controlproto import (MAX_CONSECUTIVE_GARBAGE, MAX_REQUEST_LINE, PROTOCOL_VERSION,
                                  ControlProtocolError, DaemonRefusedError)
 from actors.daemon import DaemonServer
-from localnet.coinjoin import build_auth_revelation, commitment_of, parse_auth_revelation, random_utxo
+from actors.runtime import PeerHandle
+from localnet.coinjoin import (build_auth_revelation, commitment_of, parse_auth_revelation,
+                               random_utxo)
 from localnet.network import LocalNet
 from protocol.naclbox import NaclKeypair
 from supervisor import (BlockingRemoteMultiDirectoryClient, BondData, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
-from actors.runtime import PeerHandle
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = "J5nobodyAtAllXXX"
@@ -158,7 +159,8 @@ def test_bad_hello_gets_an_error_and_is_closed(daemon, cookie, version, reason):
 def test_remote_facade_with_a_wrong_cookie_raises_typed(daemon, tmp_path):
     wrong = tmp_path / "wrong.cookie"
     wrong.write_text("00" * 32)
-    client = BlockingRemoteMultiDirectoryClient(daemon.address["socket_path"], cookie_path=str(wrong))
+    client = BlockingRemoteMultiDirectoryClient(daemon.address["socket_path"],
+                                                cookie_path=str(wrong))
     with pytest.raises(DaemonRefusedError, match="cookie"):
         client.connect_all()
     client.close_all()
@@ -200,15 +202,17 @@ def test_malformed_oversized_and_unknown_requests_get_typed_errors(daemon):
     conn.close()
 
 
-def test_remote_errors_are_reraised_with_their_types(daemon, net):
-    with BlockingRemoteMultiDirectoryClient(**daemon.address) as client:
+def test_remote_errors_are_reraised_with_their_types_over_tcp(daemon, net):
+    address = daemon.address
+    with BlockingRemoteMultiDirectoryClient(tcp_address=address["tcp_address"],
+                                            cookie_path=address["cookie_path"]) as client:
         with pytest.raises(ValueError, match="force_channel"):
             client.send_privmsg(NOBODY, "fill", "x", force_channel="sideways")
         with pytest.raises(DirectoryNotConnectedError, match="nowhere.onion"):
             client.send_privmsg(NOBODY, "fill", "x", force_channel="directory:nowhere.onion:5222")
         with pytest.raises(ValueError):
             client.sync_nicks_with_peerlist("", [])
-        assert issubclass(ControlProtocolError, ValueError)
+    assert issubclass(ControlProtocolError, ValueError)  # protocol misuse reads as ValueError
 
 
 # -- the remote facades against localnet makers -------------------------------------------

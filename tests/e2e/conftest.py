@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,12 +23,15 @@ from typing import Any
 
 import pytest
 
+from actors.client import ClientCore
+from actors.daemon import DaemonServer
 from localnet.coinjoin import build_auth_revelation, build_tx, commitment_of, parse_auth_revelation
 from localnet.coinjoin import parse_ioauth, random_utxo, verify_ioauth_btc_sig
 from localnet.network import LocalNet
 from protocol import NickIdentity
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
-from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient
+from supervisor import (BlockingMultiDirectoryClient, MultiDirectoryClient,
+                        RemoteMultiDirectoryClient)
 
 IO_METHODS = frozenset({"connect_all", "close_all", "fetch_orderbook", "send_privmsg",
                         "wait_for_responses", "wait_for_response"})
@@ -135,7 +139,45 @@ def _blocking(directory_servers: Any, network: str, identity: NickIdentity, **kw
                                                         **kwargs))
 
 
-FACADES: dict[str, Callable[..., Any]] = {"asyncio": _asyncio, "blocking": _blocking}
+class RemoteAdapter(AsyncioAdapter):
+    """The asyncio remote facade against an in-process daemon serving an embedded core.
+
+    The daemon (shared identity: the test's nick) lives and dies with this client, so
+    ``close_all`` here tears down the whole stack, as the embedded ``close_all`` does.
+    """
+
+    facade = "remote"
+
+    def __init__(self, client: Any, server: Any, core: Any, tmp: Any) -> None:
+        super().__init__(client)
+        self.server, self.core, self.tmp = server, core, tmp
+
+    def close_all(self) -> None:
+        try:
+            self.runner.run(self.client.close_all())
+        finally:
+            self.server.stop()
+            self.core.close()
+
+    def close(self) -> None:
+        try:
+            self.close_all()
+        finally:
+            self.runner.stop()
+            self.tmp.cleanup()
+
+
+def _remote(directory_servers: Any, network: str, identity: NickIdentity,
+            on_nick_leave: Any = None, **kwargs: Any):
+    core = ClientCore(directory_servers, network, identity, **kwargs)
+    tmp = tempfile.TemporaryDirectory(prefix="jmd")
+    server = DaemonServer(core, socket_path=f"{tmp.name}/d.sock").start()
+    return RemoteAdapter(RemoteMultiDirectoryClient(**server.address, on_nick_leave=on_nick_leave),
+                         server, core, tmp)
+
+
+FACADES: dict[str, Callable[..., Any]] = {"asyncio": _asyncio, "blocking": _blocking,
+                                          "remote": _remote}
 
 
 class ClientFactory:
@@ -169,7 +211,7 @@ class ClientFactory:
             client.close()
 
 
-@pytest.fixture(params=["asyncio", "blocking"])
+@pytest.fixture(params=["asyncio", "blocking", "remote"])
 def client_factory(request):
     factory = ClientFactory(request.param)
     yield factory

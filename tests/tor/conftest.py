@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,23 +49,30 @@ def echo_port():
 
 
 @pytest.fixture(scope="session")
-def tor_network(tmp_path_factory):
-    """One private Tor network per session (about 30-60 s to bootstrap), stopped at the end."""
+def tor_network():
+    """One private Tor network per session (about 30-60 s to bootstrap), stopped at the end.
+
+    Its directory is our own mkdtemp, not pytest's tmp_path: pytest prunes old basetemp
+    directories, and another pytest run on the same machine pruned a live network's
+    data directories from under it.
+    """
     try:
         find_tor_binaries()
-    except TorNotInstalledError as exc:
-        pytest.skip(f"install Debian's tor (apt-get install tor) to run the tor tier ({exc})")
-    network = TorNetwork(tmp_path_factory.mktemp("tornet"))
-    network.start(timeout=BOOT_TIMEOUT)
+    except TorNotInstalledError:
+        pytest.skip("install Debian's tor (apt-get install tor) to run the tor tier")
+    base_dir = tempfile.mkdtemp(prefix="jm-tornet-")
+    network = TorNetwork(base_dir)
     try:
+        network.start(timeout=BOOT_TIMEOUT)
         yield network
     finally:
         network.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def echo_onion(tor_network, echo_port) -> str:
-    """A published v3 onion forwarding DEFAULT_VIRTUAL_PORT to the echo server, already reachable."""
+    """A published v3 onion, DEFAULT_VIRTUAL_PORT -> the echo server, already reachable."""
     onion = tor_network.add_onion(echo_port)
     tor_network.wait_onion_reachable(onion, DEFAULT_VIRTUAL_PORT, timeout=60)
     return onion
@@ -79,7 +87,8 @@ def microsocks():
     """
     binary = shutil.which("microsocks")
     if binary is None:
-        pytest.skip("install Debian's microsocks (apt-get install microsocks) to run the microsocks tier")
+        pytest.skip("install Debian's microsocks (apt-get install microsocks) "
+                    "to run the microsocks tier")
     processes = []
 
     def start(username: str | None = None, password: str | None = None) -> int:
@@ -97,7 +106,8 @@ def microsocks():
                 return port
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"microsocks on 127.0.0.1:{port} did not start (exit {process.poll()})")
+                    pytest.fail(f"microsocks on 127.0.0.1:{port} did not start "
+                                f"(exit code {process.poll()})")
                 time.sleep(0.01)
 
     yield start

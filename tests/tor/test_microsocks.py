@@ -41,7 +41,8 @@ def test_isolation_credentials_are_accepted(microsocks, echo_port):
         dial(UNRESOLVABLE_ONION, 5222, config, CATEGORY_DIRECTORY, DIAL_TIMEOUT)
     # And the same credentials carry a real stream (remote DNS of "localhost").
     username, password = credentials_for(config, CATEGORY_DIRECTORY)
-    proxy = Proxy(ProxyType.SOCKS5, "127.0.0.1", port, username=username, password=password, rdns=True)
+    proxy = Proxy(ProxyType.SOCKS5, "127.0.0.1", port, username=username, password=password,
+                  rdns=True)
     sock = proxy.connect(dest_host="localhost", dest_port=echo_port, timeout=DIAL_TIMEOUT)
     try:
         sock.sendall(b"ping")
@@ -53,7 +54,8 @@ def test_isolation_credentials_are_accepted(microsocks, echo_port):
 def test_wrong_password_is_an_auth_error(microsocks):
     port = microsocks(CATEGORY_DIRECTORY, TOKEN)
     with pytest.raises(ProxyAuthError):
-        dial(UNRESOLVABLE_ONION, 5222, isolated(port, "not-the-token"), CATEGORY_DIRECTORY, DIAL_TIMEOUT)
+        dial(UNRESOLVABLE_ONION, 5222, isolated(port, "not-the-token"), CATEGORY_DIRECTORY,
+             DIAL_TIMEOUT)
 
 
 def test_category_is_the_username(microsocks):
@@ -71,4 +73,5 @@ def test_no_credentials_against_auth_proxy_is_an_auth_error(microsocks):
 def test_closed_proxy_port_is_proxy_unreachable():
     (closed_port,) = free_ports(1)
     with pytest.raises(ProxyUnreachableError):
-        dial(UNRESOLVABLE_ONION, 5222, SocksConfig(port=closed_port), CATEGORY_DIRECTORY, DIAL_TIMEOUT)
+        dial(UNRESOLVABLE_ONION, 5222, SocksConfig(port=closed_port), CATEGORY_DIRECTORY,
+             DIAL_TIMEOUT)

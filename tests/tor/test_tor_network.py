@@ -58,7 +58,8 @@ def test_stream_isolation_per_category(tor_network, echo_onion):
             succeeded.put(event)
 
     transports = []
-    with Controller.from_port(address="127.0.0.1", port=tor_network.client_control_port) as controller:
+    control_port = tor_network.client_control_port
+    with Controller.from_port(address="127.0.0.1", port=control_port) as controller:
         controller.authenticate()
         controller.add_event_listener(on_stream, EventType.STREAM)
         circuits = []

@@ -1,0 +1,57 @@
+"""Fixtures for hostile-input tests: a LocalNet and a blocking client that are always closed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localnet.network import LocalNet
+from protocol import NickIdentity
+from protocol.envelope import MsgType, encode_envelope
+from supervisor import BlockingMultiDirectoryClient
+
+
+def rss_kb() -> int:
+    """Resident set size of this process, from /proc/self/status (no psutil)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def env(msg_type: int, line: str) -> bytes:
+    return encode_envelope(int(msg_type), line)
+
+
+def privmsg_env(line: str) -> bytes:
+    return env(MsgType.PRIVMSG, line)
+
+
+def raw_json(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+@pytest.fixture
+def hostile():
+    """``hostile(directories=..., makers=..., **client_kwargs)`` → (net, client)."""
+    nets, clients = [], []
+
+    def make(directories=("ng", "ng"), makers=1, identity=None, connect=True, **kwargs):
+        net = LocalNet(directories=directories, makers=makers).start()
+        nets.append(net)
+        kwargs.setdefault("connection_timeout", 5)
+        client = BlockingMultiDirectoryClient(net.directory_servers, "regtest",
+                                              identity or NickIdentity(),
+                                              socks_host=net.socks_host, socks_port=net.socks_port,
+                                              **kwargs)
+        clients.append(client)
+        if connect:
+            assert client.connect_all() == len(net.directories)
+        return net, client
+    yield make
+    for client in clients:
+        client.close_all()
+    for net in nets:
+        net.stop()
