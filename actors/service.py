@@ -33,6 +33,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from actors.client import ClientCore
+from actors.daemon import serve_from_settings
 from actors.errors import ClientClosedError
 from actors.faults import plan_from_env
 from actors.messages import DirectoryStatus, Escalated
@@ -277,7 +278,6 @@ class Service:
 
     def _start_daemon(self) -> None:
         """Daemon mode (docs/daemon.md), when [daemon] names a socket or TCP address."""
-        from actors.daemon import serve_from_settings
         try:
             self._daemon = serve_from_settings(self._core, self._settings.daemon)
         except ValueError as exc:

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from actors.faults import FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report
+from actors.faults import (FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report,
+                           replay_hint)
 from localnet.network import LocalNet
 from protocol import NickIdentity
 from supervisor import BlockingMultiDirectoryClient
@@ -117,7 +118,9 @@ class Scenario:
         return fault_plan_report(self.plan, self.trace, last=60)
 
     def fail(self, message: str) -> None:
-        pytest.fail(f"{message}\n{self.report()}", pytrace=False)
+        """Fail with the replay hint (seed, plan JSON); the trace tail is added as a report
+        section by ``pytest_runtest_makereport`` below."""
+        pytest.fail(f"{message}\n{replay_hint(self.plan)}")
 
     def check(self, condition: Any, message: str) -> None:
         """Assert an invariant; on failure the message carries the replay hint and trace."""

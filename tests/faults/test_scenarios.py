@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ from tests.faults.conftest import CONNECTION_TIMEOUT, ScriptedDirectory
 
 pytestmark = pytest.mark.timeout(45)
 
-EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 PING = encode_envelope(MsgType.PING, "")
 
 

@@ -216,7 +216,7 @@ def test_escalated_supervisor_exits_with_code_3(own_net, spawn, tmp_path):
     url = process.url()
     eventually(lambda: ready_with(url, 3), 10, process)
     makers = {maker.nick for maker in own_net.makers}
-    for _ in range(4):  # each reconnection brings a fresh peerlist, hence another crash
+    for _ in range(8):  # each reconnection brings a fresh peerlist, hence another crash
         if process.popen.poll() is not None:
             break
         for directory in own_net.directories[:2]:
