@@ -105,6 +105,8 @@ class ClientCore:
             supervisor.ask(Shutdown(SHUTDOWN_DEADLINE), timeout=SHUTDOWN_DEADLINE + 5)
         except pykka.Timeout:
             logger.error("shutdown did not finish within {}s", SHUTDOWN_DEADLINE)
+        except pykka.ActorDeadError:
+            logger.error("the supervisor was already dead at shutdown")
         finally:
             supervisor.stop(block=True, timeout=5)
             ctx.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from actors.cli import offer_table
 from actors.facade import MultiDirectoryClient
 from localnet import coinjoin
 from localnet.network import LocalNet
@@ -24,16 +25,6 @@ AMOUNT = 30_000_000
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def orderbook_table(offers) -> str:
-    rows = [("maker", "oid", "type", "minsize", "maxsize", "txfee", "cjfee", "bond expiry")]
-    for o in offers:
-        rows.append((o.counterparty, str(o.oid), o.ordertype, str(o.minsize), str(o.maxsize),
-                     str(o.txfee), str(o.cjfee),
-                     str(o.fidelity_bond_data["cert_expiry"]) if o.fidelity_bond_data else "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
 
 
 async def until(predicate, timeout: float, step: float = 0.05) -> bool:
@@ -111,7 +102,8 @@ async def demo() -> None:
                 f"directories connected (taker nick {client.nick})")
             offers = await client.fetch_orderbook(max_wait=15, min_wait=0, quiet_period=0.5)
             say(f"\n2. orderbook: {len(offers)} offers from "
-                f"{len({o.counterparty for o in offers})} makers\n{orderbook_table(offers)}")
+                f"{len({o.counterparty for o in offers})} makers")
+            say("\n".join(offer_table(offers)))
             say("\n3. an encrypted CoinJoin message sequence with two makers")
             await coinjoin_round(client, offers)
             ng_maker = next(m for m in net.makers if m.style == "ng")

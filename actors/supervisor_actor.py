@@ -54,6 +54,14 @@ class Supervisor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         self.ctx.book.bind(SUPERVISOR, self.actor_ref)
+        try:
+            self._start_children()
+        except Exception as exc:  # noqa: BLE001 - pykka would only log it; the client must know
+            logger.exception("supervisor failed to start its children")
+            self.escalated = True
+            self.ctx.emit(Escalated(f"supervisor failed to start: {exc!r}"))
+
+    def _start_children(self) -> None:
         for name, kind, cls in (("registry", "registry", NickRegistry), ("inbox", "inbox", Inbox),
                                 ("router", "router", Router)):
             self._add(name, kind, CORE_POLICY, lambda gen, n=name, c=cls: c.start(self.ctx, n, gen))

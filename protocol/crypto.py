@@ -22,6 +22,7 @@ from protocol.errors import CryptoError, NickMismatchError, SignatureError
 from protocol.jmmessage import PrivMsg, format_privmsg, parse_privmsg
 
 ONION_HOSTID = "onion-network"
+JM_VERSION = 5
 
 _MAGIC = b"Bitcoin Signed Message:\n"
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -154,9 +155,11 @@ def verify_privmsg(msg: PrivMsg) -> None:
     nick = msg.from_nick
     if not _PUBHEX_RE.fullmatch(msg.pubkey_hex):
         raise NickMismatchError(f"pubkey {msg.pubkey_hex[:70]!r} is not lowercase compressed hex")
-    if len(nick) < 2 or nick[1] not in "0123456789":
-        raise NickMismatchError(f"sender nick {nick[:64]!r} has no version digit")
-    if nick_from_pubkey(msg.pubkey_hex, int(nick[1])) != nick:
+    if not nick.startswith(f"J{JM_VERSION}"):
+        # Only version 5 exists (proto-ver 5 is the only one accepted anywhere); taking the
+        # digit from the line would let one key verify under ten different nick strings.
+        raise NickMismatchError(f"sender nick {nick[:64]!r} is not a version-{JM_VERSION} nick")
+    if nick_from_pubkey(msg.pubkey_hex, JM_VERSION) != nick:
         raise NickMismatchError(f"pubkey does not derive sender nick {nick[:64]!r}")
     try:
         signed = (msg.data + ONION_HOSTID).encode("utf-8")
