@@ -152,6 +152,10 @@ class NickSeen(Message):
     directory: str
 
 
+class PublishView(Message):
+    """The NickRegistry's reminder to itself to publish a view it deferred under load."""
+
+
 class SyncNicks(Message):
     directory: str
     nicks: frozenset[str]

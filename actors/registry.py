@@ -11,7 +11,8 @@ from loguru import logger
 
 from actors.base import ChildActor, handles
 from actors.core.nicktracker import NickTracker
-from actors.messages import NickLeft, NickSeen, PeerlistReceived, SyncNicks
+from actors.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks
+from actors.runtime import settle
 
 
 class NickRegistry(ChildActor):
@@ -21,10 +22,11 @@ class NickRegistry(ChildActor):
         super().__init__(ctx, name, generation)
         self.tracker = NickTracker(ignored_locations=ctx.config.directories,
                                    max_nicks=ctx.config.limits.max_tracked_nicks)
+        self._reminder_pending = False
 
     def started(self) -> None:
         # A restarted registry starts empty: the next peerlists and messages refill it.
-        self._publish()
+        self._publish(force=True)
 
     @handles(PeerlistReceived)
     def on_peerlist(self, message: PeerlistReceived) -> None:
@@ -39,11 +41,17 @@ class NickRegistry(ChildActor):
     @handles(SyncNicks)
     def on_sync(self, message: SyncNicks) -> None:
         self._gone(self.tracker.sync(message.directory, message.nicks))
-        if message.applied is not None and not message.applied.done():
-            message.applied.set_result(None)
+        if message.applied is not None:
+            self._publish(force=True)  # the caller reads the view once this resolves
+            settle(message.applied, None)
+
+    @handles(PublishView)
+    def on_publish(self, _: PublishView) -> None:
+        self._reminder_pending = False
+        self._publish()
 
     def _gone(self, nicks: list[str]) -> None:
-        self._publish()
+        self._publish(force=bool(nicks))  # callbacks may read is_nick_active at once
         for nick in nicks:
             logger.info("nick {} left every directory", nick)
             self.ctx.stats.inc("nicks_left")
@@ -53,5 +61,16 @@ class NickRegistry(ChildActor):
             self.ctx.stats.inc("tracked_nicks_refused", self.tracker.refused_nicks)
             self.tracker.refused_nicks = 0
 
-    def _publish(self) -> None:
-        self.ctx.views.registry = self.tracker.view()
+    def _publish(self, force: bool = False) -> None:
+        """Publish the current view; under load, once per burst instead of per message.
+
+        Rebuilding the view is O(tracked nicks), so a flood of new nicks one message at a
+        time would be quadratic. While more messages wait in the mailbox we defer, and a
+        single ``PublishView`` reminder at the back of the queue guarantees the deferred
+        view is published after the burst.
+        """
+        if force or self.actor_inbox.empty():
+            self.ctx.views.registry = self.tracker.view()
+        elif not self._reminder_pending:
+            self._reminder_pending = True
+            self.actor_ref.tell(PublishView())

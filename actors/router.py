@@ -130,10 +130,19 @@ class Router(ChildActor):
             self.ctx.stats.inc("direct_peers_capped")
             return
         attempt: Future = Future()
-        self.attempts[nick] = attempt
+        self.attempts.pop(nick, None)
+        self.attempts[nick] = attempt  # re-inserted: the dict stays ordered oldest first
+        self._prune_attempts()
         self.connecting.add(nick)
         self._publish()
         self.ctx.book.tell(SUPERVISOR, SpawnPeer(nick, location, attempt))
+
+    def _prune_attempts(self) -> None:
+        """Keep the latest attempt per nick, but not for every maker ever dialled."""
+        excess = len(self.attempts) - 4 * self.ctx.config.limits.max_direct_peers
+        for nick in [n for n, f in self.attempts.items()
+                     if f.done() and n not in self.peers and n not in self.connecting][:max(0, excess)]:
+            del self.attempts[nick]
 
     # -- sending ----------------------------------------------------------------------------------
 
