@@ -26,7 +26,25 @@ GRACE = 5.0  # beyond an actor-side deadline, how long a facade waits before giv
 
 
 class _Common:
-    _core: ClientCore
+    """Construction (the contract's exact signature) and the non-blocking methods."""
+
+    def __init__(self, directory_servers: Iterable[str], network: str, nick_identity: NickIdentity,
+                 socks_host: str = "127.0.0.1", socks_port: int = 9050,
+                 connection_timeout: float = 120.0, neutrino_compat: bool = False,
+                 on_nick_leave: Callable[[str], None] | None = None,
+                 prefer_direct_connections: bool = True, our_location: str = NOT_SERVING,
+                 stream_isolation: bool = False, **extra: Any) -> None:
+        self._prepare()
+        self._core = ClientCore(
+            directory_servers, network, nick_identity, socks_host, socks_port, connection_timeout,
+            neutrino_compat, on_nick_leave, prefer_direct_connections, our_location,
+            stream_isolation, dispatch=self._dispatch, **extra)
+
+    def _prepare(self) -> None:
+        """Facade-specific state that must exist before the core can call ``_dispatch``."""
+
+    def _dispatch(self, fn: Callable[[], None]) -> None:
+        raise NotImplementedError
 
     def bind_session(self, nick: str) -> ChannelBinding | None:
         return self._core.bind_session(nick)
@@ -61,17 +79,7 @@ class _Common:
 class MultiDirectoryClient(_Common):
     """asyncio facade: a drop-in for existing asyncio takers."""
 
-    def __init__(self, directory_servers: Iterable[str], network: str, nick_identity: NickIdentity,
-                 socks_host: str = "127.0.0.1", socks_port: int = 9050,
-                 connection_timeout: float = 120.0, neutrino_compat: bool = False,
-                 on_nick_leave: Callable[[str], None] | None = None,
-                 prefer_direct_connections: bool = True, our_location: str = NOT_SERVING,
-                 stream_isolation: bool = False, **extra: Any) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._core = ClientCore(
-            directory_servers, network, nick_identity, socks_host, socks_port, connection_timeout,
-            neutrino_compat, on_nick_leave, prefer_direct_connections, our_location,
-            stream_isolation, dispatch=self._dispatch, **extra)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def _dispatch(self, fn: Callable[[], None]) -> None:
         loop = self._loop
@@ -147,18 +155,9 @@ class MultiDirectoryClient(_Common):
 class BlockingMultiDirectoryClient(_Common):
     """Blocking facade with the same methods, for threaded takers and scripts."""
 
-    def __init__(self, directory_servers: Iterable[str], network: str, nick_identity: NickIdentity,
-                 socks_host: str = "127.0.0.1", socks_port: int = 9050,
-                 connection_timeout: float = 120.0, neutrino_compat: bool = False,
-                 on_nick_leave: Callable[[str], None] | None = None,
-                 prefer_direct_connections: bool = True, our_location: str = NOT_SERVING,
-                 stream_isolation: bool = False, **extra: Any) -> None:
+    def _prepare(self) -> None:
         self._callbacks: queue.SimpleQueue = queue.SimpleQueue()
         self._callback_thread: threading.Thread | None = None
-        self._core = ClientCore(
-            directory_servers, network, nick_identity, socks_host, socks_port, connection_timeout,
-            neutrino_compat, on_nick_leave, prefer_direct_connections, our_location,
-            stream_isolation, dispatch=self._dispatch, **extra)
 
     def _dispatch(self, fn: Callable[[], None]) -> None:
         if self._callback_thread is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pykka
 from loguru import logger
 
-from actors.base import SUPERVISOR, handles
+from actors.base import SUPERVISOR
 from actors.core.supervision import Escalate, Restart, RestartPolicy, Stop, SupervisorCore, shutdown_plan
 from actors.directory import DirectoryActor
 from actors.errors import TransportError

@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         d0 = net.directories[0]
         t0 = time.perf_counter()
         d0.inject(client.nick, b"\r\n".join(lines))
-        sync = wait(lambda: len(core.ctx.views.registry.present) >= len(nicks), 10)
-        sync_total = time.perf_counter() - t0
+        wait(lambda: len(core.ctx.views.registry.present) >= len(nicks), 10)
+        sync = time.perf_counter() - t0  # from handing the lines to the directory
         print(f"peerlist sync of {len(nicks)} entries: {sync * 1000:.2f} ms from inject to the "
               f"view (target <= 10 ms); baseline parse alone {parse_base * 1000:.2f} ms "
               f"(ratio {sync / parse_base:.1f}x)", flush=True)

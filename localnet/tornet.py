@@ -26,6 +26,8 @@ Typical use::
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import os
 import re
@@ -36,8 +38,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nacl.signing import SigningKey
 from python_socks import ProxyError, ProxyTimeoutError, ProxyType
 from python_socks.sync import Proxy
+
+from localnet.maker import onion_host_for
 
 LOOPBACK = "127.0.0.1"
 #: The relay flags a node needs before onion services and clients can use it.
@@ -414,21 +419,40 @@ class TorNetwork:
 
     # -- onion services ---------------------------------------------------------------
 
-    def add_onion(self, target_port: int, virtual_port: int = DEFAULT_VIRTUAL_PORT) -> str:
-        """Publish a new v3 onion service forwarding ``virtual_port`` to ``127.0.0.1:target_port``.
+    def add_onion(self, target_port: int, virtual_port: int = DEFAULT_VIRTUAL_PORT,
+                  key: bytes | None = None) -> str:
+        """Publish a v3 onion service forwarding ``virtual_port`` to ``127.0.0.1:target_port``.
 
-        Uses ADD_ONION with the Detach flag, so the service outlives the short-lived control
-        connection (stem's controller threads must not linger), and returns once tor has
-        uploaded the descriptor to an HSDir. Returns ``"<56 chars>.onion"``.
+        ``key`` is a 32-byte ed25519 seed: the service then has the name
+        :func:`onion_for_key` gives for it, so a caller can announce that name before its
+        listener exists (a new random key when None). Uses ADD_ONION with the Detach flag,
+        so the service outlives the short-lived control connection (stem's controller
+        threads must not linger), and returns once tor has uploaded the descriptor to an
+        HSDir. Returns ``"<56 chars>.onion"``.
         """
         from stem.control import Controller  # stem is a test extra; only this needs it
 
+        key_type, key_content = ("NEW", "ED25519-V3") if key is None else (
+            "ED25519-V3", base64.b64encode(expanded_secret_key(key)).decode("ascii"))
         with Controller.from_port(address=LOOPBACK, port=self.hs_control_port) as controller:
             controller.authenticate()
             service = controller.create_ephemeral_hidden_service(
-                {virtual_port: f"{LOOPBACK}:{target_port}"}, key_type="NEW",
-                key_content="ED25519-V3", detached=True, await_publication=True, timeout=60)
+                {virtual_port: f"{LOOPBACK}:{target_port}"}, key_type=key_type,
+                key_content=key_content, discard_key=True, detached=True,
+                await_publication=True, timeout=60)
         return f"{service.service_id}.onion"
+
+    def remove_onion(self, onion: str) -> None:
+        """Withdraw a service published with :meth:`add_onion` (DEL_ONION).
+
+        Detached services live as long as the onion-service tor, so whoever shares one
+        network between several users removes its own services when done with them.
+        """
+        from stem.control import Controller
+
+        with Controller.from_port(address=LOOPBACK, port=self.hs_control_port) as controller:
+            controller.authenticate()
+            controller.remove_ephemeral_hidden_service(onion.removesuffix(".onion"))
 
     def wait_onion_reachable(self, onion: str, port: int, timeout: float = 60.0) -> float:
         """Retry a SOCKS connect to ``onion:port`` until it succeeds; return the seconds taken.
@@ -450,6 +474,26 @@ class TorNetwork:
                         f"{onion}:{port} not reachable within {timeout}s (last error: {exc}); "
                         f"{self._client.describe_failure()}") from exc
             time.sleep(1.0)
+
+
+def expanded_secret_key(seed: bytes) -> bytes:
+    """The 64-byte expanded ed25519 secret key (clamped scalar || nonce prefix) of ``seed``.
+
+    That is the form ADD_ONION's ``ED25519-V3:`` key blob takes (tor's
+    ``hs_ed25519_secret_key``), not the 32-byte seed most libraries store.
+    """
+    if len(seed) != 32:
+        raise ValueError(f"an ed25519 seed is 32 bytes, got {len(seed)}")
+    digest = bytearray(hashlib.sha512(seed).digest())
+    digest[0] &= 248
+    digest[31] &= 127
+    digest[31] |= 64
+    return bytes(digest)
+
+
+def onion_for_key(seed: bytes) -> str:
+    """The v3 onion name (``"<56 chars>.onion"``) of the service whose key seed is ``seed``."""
+    return onion_host_for(SigningKey(seed).verify_key.encode())
 
 
 def _read(path: Path) -> str:

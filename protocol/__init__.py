@@ -9,3 +9,9 @@ from protocol.errors import ProtocolError
 from protocol.naclbox import NaclKeypair
 from protocol.nickauth import NickAuthChallenge, NickAuthProof, NickAuthResult
 from protocol.offers import OfferSegment
+
+__all__ = [
+    "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "MsgType", "NaclKeypair",
+    "NickAuthChallenge", "NickAuthProof", "NickAuthResult", "NickIdentity", "OfferSegment",
+    "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+]

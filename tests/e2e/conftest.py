@@ -17,11 +17,12 @@ import inspect
 import secrets
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+
+from tests.polling import wait_until  # noqa: F401 - re-exported to the e2e tests
 
 from actors.client import ClientCore
 from actors.daemon import DaemonServer
@@ -37,19 +38,6 @@ IO_METHODS = frozenset({"connect_all", "close_all", "fetch_orderbook", "send_pri
                         "wait_for_responses", "wait_for_response"})
 CONNECTION_TIMEOUT = 5.0
 CALL_TIMEOUT = 60.0
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
-               interval: float = 0.02) -> Any:
-    """Poll ``predicate`` until truthy (returned) or fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 # -- adapters ---------------------------------------------------------------------------

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+
+from tests.polling import wait_until
 
 from actors.faults import (FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report,
                            replay_hint)
@@ -129,15 +130,8 @@ class Scenario:
 
     def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 10.0,
              interval: float = 0.02) -> Any:
-        """Poll ``predicate`` until truthy (returned); fail naming ``what`` at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.fail(f"timed out after {timeout}s waiting for {what}")
-            time.sleep(interval)
+        """Poll ``predicate`` until truthy; a timeout fails with the replay hint attached."""
+        return wait_until(predicate, timeout, what, interval, fail=self.fail)
 
     def events(self, kind: str | None = None, source: str | None = None) -> list[TraceEvent]:
         return self.trace.events(kind, source)

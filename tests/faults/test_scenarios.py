@@ -118,8 +118,9 @@ class RetryingSends:
             try:
                 return self.client.send_privmsg(*args, **kwargs)
             except AllRoutesFailedError as exc:
-                self.failures.append(str(exc))
-                self.scenario.wait(lambda: any(d not in str(exc) for d in self.client.connected_directories),
+                failure = str(exc)
+                self.failures.append(failure)
+                self.scenario.wait(lambda: any(d not in failure for d in self.client.connected_directories),
                                    "a directory that did not fail", timeout=15)
         self.scenario.fail(f"a send failed 10 times: {self.failures}")
 

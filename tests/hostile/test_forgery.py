@@ -100,7 +100,7 @@ def test_forged_offers_and_bonds_are_not_accepted(hostile):
         format_privmsg(VICTIM.nick, taker, "sw0absoffer", "1 27300 1000000000 0 1000",
                        VICTIM.public_key_hex, FORGER.sign_privmsg("1 27300 1000000000 0 1000")[1]),
         # a bond with a bad length
-        honest.build_privmsg(taker, "sw0absoffer", f"7 27300 100000 0 10!tbond AAAA"),
+        honest.build_privmsg(taker, "sw0absoffer", "7 27300 100000 0 10!tbond AAAA"),
     ]
     done = {}
 

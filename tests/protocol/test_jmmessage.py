@@ -90,7 +90,7 @@ def test_parse_privmsg_data_keeps_later_command_segments():
     (f"J5a!J5b!fill  {PUB} sig=", "empty data"),
     (f" J5a!J5b!! x {PUB} sig=", "empty command"),
     (f"J5a!J5b!fill x {PUB} ", "lacks pubkey or signature"),
-    (f"J5a!J5b!fill x  sig=", "lacks pubkey or signature"),
+    ("J5a!J5b!fill x  sig=", "lacks pubkey or signature"),
     ("J5a", "separators"),
 ])
 def test_parse_privmsg_errors(line, fragment):
