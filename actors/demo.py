@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from actors.cli import offer_table
 from actors.facade import MultiDirectoryClient
@@ -88,42 +89,58 @@ async def coinjoin_round(client: MultiDirectoryClient, offers) -> None:
         say(f"  !sig    <- {nick}: {len(blobs)} signatures, {matched} match inputs")
 
 
+async def run_client_demo(net: LocalNet, connection_timeout: float = 10.0,
+                          quiet_period: float = 0.5, **client_options: Any) -> None:
+    """Steps 1-5 with a fresh client of the running ``net``, closed at the end.
+
+    Shared by this demo and the one over real Tor (:mod:`actors.tordemo`), which differ
+    only in how ``net`` is reached (its SOCKS endpoint) and in the timings passed here.
+    """
+    left: list[str] = []
+    client = MultiDirectoryClient(net.directory_servers, "regtest", NickIdentity(),
+                                  socks_host=net.socks_host, socks_port=net.socks_port,
+                                  connection_timeout=connection_timeout,
+                                  on_nick_leave=left.append, **client_options)
+    count = len(net.directories)
+    try:
+        began = time.monotonic()
+        connected = await client.connect_all()
+        say(f"\n1. connect_all: {connected} of {count} directories connected in "
+            f"{time.monotonic() - began:.2f} s (taker nick {client.nick})")
+        began = time.monotonic()
+        offers = await client.fetch_orderbook(max_wait=15, min_wait=0, quiet_period=quiet_period)
+        say(f"\n2. orderbook: {len(offers)} offers from "
+            f"{len({o.counterparty for o in offers})} makers in {time.monotonic() - began:.2f} s "
+            f"(quiet period {quiet_period} s)")
+        say("\n".join(offer_table(offers)))
+        say("\n3. an encrypted CoinJoin message sequence with two makers")
+        await coinjoin_round(client, offers)
+        ng_maker = next(m for m in net.makers if m.style == "ng")
+        say(f"\n4. maker {ng_maker.nick} leaves one directory")
+        ng_maker.leave(0)
+        await asyncio.sleep(0.3)
+        say(f"   still active: {client.is_nick_active(ng_maker.nick)}")
+        for index in range(1, count):
+            ng_maker.leave(index)
+        await until(lambda: ng_maker.nick in left, 5)
+        say(f"   left every directory: on_nick_leave fired for {left}")
+        victim = net.directories[0]
+        say(f"\n5. killing our connection to directory {victim.location}")
+        victim.kill(client.nick)
+        await until(lambda: len(client.connected_directories) < count, 5)
+        say(f"   connected now: {len(client.connected_directories)}")
+        await until(lambda: len(client.connected_directories) == count, 20)
+        say(f"   reconnected by the supervisor: {len(client.connected_directories)} connected")
+    finally:
+        await client.close_all()
+
+
 async def demo() -> None:
     started = time.monotonic()
-    left: list[str] = []
     with LocalNet(directories=("ng", "ref", "ng"), makers=6) as net:
         say(f"localnet: {len(net.directories)} directories (ng, ref, ng), {len(net.makers)} makers, "
             f"SOCKS5 gateway on {net.socks_host}:{net.socks_port}")
-        client = MultiDirectoryClient(net.directory_servers, "regtest", NickIdentity(),
-                                      socks_host=net.socks_host, socks_port=net.socks_port,
-                                      connection_timeout=10, on_nick_leave=left.append)
-        try:
-            say(f"\n1. connect_all: {await client.connect_all()} of {len(net.directories)} "
-                f"directories connected (taker nick {client.nick})")
-            offers = await client.fetch_orderbook(max_wait=15, min_wait=0, quiet_period=0.5)
-            say(f"\n2. orderbook: {len(offers)} offers from "
-                f"{len({o.counterparty for o in offers})} makers")
-            say("\n".join(offer_table(offers)))
-            say("\n3. an encrypted CoinJoin message sequence with two makers")
-            await coinjoin_round(client, offers)
-            ng_maker = next(m for m in net.makers if m.style == "ng")
-            say(f"\n4. maker {ng_maker.nick} leaves one directory")
-            ng_maker.leave(0)
-            await asyncio.sleep(0.3)
-            say(f"   still active: {client.is_nick_active(ng_maker.nick)}")
-            for index in range(1, len(net.directories)):
-                ng_maker.leave(index)
-            await until(lambda: ng_maker.nick in left, 5)
-            say(f"   left every directory: on_nick_leave fired for {left}")
-            victim = net.directories[0]
-            say(f"\n5. killing our connection to directory {victim.location}")
-            victim.kill(client.nick)
-            await until(lambda: len(client.connected_directories) < 3, 5)
-            say(f"   connected now: {len(client.connected_directories)}")
-            await until(lambda: len(client.connected_directories) == 3, 20)
-            say(f"   reconnected by the supervisor: {len(client.connected_directories)} connected")
-        finally:
-            await client.close_all()
+        await run_client_demo(net)
     say(f"\ndemo finished in {time.monotonic() - started:.1f} s; everything shut down")
 
 

@@ -295,6 +295,11 @@ class Maker:
                     self._on_pubmsg(envelope.line, link, None)
         except (ProtocolError, OSError):
             self._counters["direct_stream_errors"] += 1
+        except asyncio.CancelledError:
+            # stop() with the link still open (over Tor, the onion-service tor closes its
+            # side a moment after the taker). Ending normally, not cancelled: asyncio
+            # before 3.12 logs a cancelled start_server handler as an unhandled error.
+            pass
         finally:
             self._direct_links.discard(link)
             if link.peer_nick is not None and self._direct_by_nick.get(link.peer_nick) is link:

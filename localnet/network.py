@@ -25,15 +25,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from localnet.directory import DirectoryServer
 from localnet.maker import ONION_PORT, Maker, onion_host_for
 from localnet.socks_gateway import OnionSocksGateway
+from localnet.tornet import TorNetwork, onion_for_key
 from protocol.crypto import NickIdentity
-
-if TYPE_CHECKING:
-    from localnet.tornet import TorNetwork
 
 #: How long a freshly published onion may take to answer through the tor client.
 ONION_REACHABLE_SECONDS = 60.0
@@ -185,8 +183,6 @@ class LocalNet:
         """
         if self.tor is None:
             return None if self.seed is None else onion_host_for(self._derive(purpose, index))
-        from localnet.tornet import onion_for_key  # needs stem/nacl only when used
-
         key = secrets.token_bytes(32) if self.seed is None else self._derive(purpose, index)
         onion = onion_for_key(key)
         self._onion_keys[onion] = key
