@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) bench/protocol.py
 	$(PY) bench/latency.py
 	$(PY) bench/orderbook.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

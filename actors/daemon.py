@@ -8,9 +8,9 @@ every start, like Tor's control cookie) authenticates each connection.
 
 Threading: ONE background thread runs an asyncio loop that serves every session. Each
 request is its own task (responses may go out of order). ClientCore futures are bridged
-with ``asyncio.wrap_future`` under ``asyncio.shield``: a request cancelled because its
-client went away must not cancel a future the actors will still resolve (the Router
-resolves send futures without checking ``done()``).
+with ``asyncio.wrap_future``: when a client goes away its request tasks are cancelled,
+which cancels the core futures too, and the Inbox drops a cancelled wait at once (the
+actors settle futures race-free, so a late resolution of a cancelled one is harmless).
 
 Identity: with ``shared_identity=True`` every session uses the daemon's one ClientCore
 (one nick); otherwise each session gets its own NickIdentity and ClientCore, created on
@@ -499,8 +499,8 @@ class _Session:
 # -- helpers ------------------------------------------------------------------------------
 
 async def _bridge(future: Future, timeout: float) -> Any:
-    """Await a core future from the loop without ever cancelling it (see module docstring)."""
-    return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+    """Await a core future from the loop; cancelling the request cancels it (module docstring)."""
+    return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
 
 
 async def _in_thread(fn: Callable[[], None]) -> None:

@@ -314,6 +314,8 @@ def test_client_killed_mid_wait_leaves_no_pending_request(daemon, net):
     finally:
         proc.stdout.close()
     wait_until(lambda: daemon.stats()["sessions"] == 0 and daemon.stats()["pending_requests"] == 0)
+    inbox = daemon._shared.ctx.book.get("inbox").proxy()
+    wait_until(lambda: inbox.book.get().pending == 0)  # the core's wait was dropped too
     with BlockingRemoteMultiDirectoryClient(**address) as client:  # still serving
         maker = net.makers[1].nick
         client.send_privmsg(maker, "fill", fill_data())
