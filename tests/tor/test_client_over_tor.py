@@ -68,9 +68,14 @@ def wait_for_locations(client, makers) -> None:
 
 
 def connect_direct(client, nick: str) -> None:
+    """Dial ``nick``'s onion and wait for the peer handshake (the attempt resolves True).
+
+    ``try_direct_connect`` is a message to the Router; the attempt shows in the published
+    view a moment later, hence the poll.
+    """
     client.try_direct_connect(nick)
-    task = client.get_pending_connect_task(nick)
-    assert task is not None, f"no direct connection attempt to {nick}"
+    task = wait_until(lambda: client.get_pending_connect_task(nick),
+                      what=f"a direct connection attempt to {nick}")
     assert task.result(timeout=CONNECTION_TIMEOUT + 5) is True
 
 
