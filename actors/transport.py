@@ -134,6 +134,8 @@ def _map_dial_error(exc: BaseException, host: str, port: int, config: SocksConfi
         return DestinationRefusedError(f"{where}: connection refused")
     if isinstance(exc, OSError) and not isinstance(exc, TransportError):
         return DestinationUnreachableError(f"{where}: {exc}")
+    if isinstance(exc, ValueError):  # e.g. a hostname SOCKS5 cannot carry (> 255 bytes)
+        return ProxyProtocolError(f"{where[:80]}: cannot be requested through SOCKS5 ({exc})")
     return exc
 
 

@@ -33,6 +33,7 @@ from actors.errors import (
     DestinationRefusedError,
     DestinationUnreachableError,
     ProxyAuthError,
+    ProxyProtocolError,
     ProxyUnreachableError,
 )
 from actors.transport import (
@@ -503,3 +504,9 @@ def test_cli_serves_until_sigterm(echo: EchoServer) -> None:
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_dial_maps_a_hostname_socks5_cannot_carry_to_a_typed_error(gateway: OnionSocksGateway):
+    """A name over 255 bytes fails in python-socks with ValueError; callers get a TransportError."""
+    with pytest.raises(ProxyProtocolError, match="cannot be requested through SOCKS5"):
+        dial("a" * 300 + ".onion", 80, SocksConfig(port=gateway.port), "jm-directory", 5)
