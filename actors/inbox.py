@@ -57,6 +57,7 @@ class Inbox(ChildActor):
             return
         args = msg.data
         self.ctx.record(self.name, "reply.verified", f"{msg.from_nick} {msg.command} {message.channel}")
+        logger.trace("verified !{} from {} via {}", msg.command, msg.from_nick, message.channel)
         completions = self.book.deliver(
             Reply(msg.from_nick, msg.command, self._wire_data(msg), args, message.channel),
             self.ctx.clock.now())

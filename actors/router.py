@@ -223,9 +223,9 @@ class Router(ChildActor):
             self.ctx.stats.inc("privmsg_sent")
             self.ctx.record(self.name, "privmsg.sent",
                             f"{send.recipient} {normalize_command(send.command)} {message.channel}")
-            if send.log_routing:
-                logger.info("!{} to {} via {}", normalize_command(send.command), send.recipient,
-                            message.channel)
+            # command, nick and channel only: payloads may be ciphertext or a signed tx
+            logger.log("INFO" if send.log_routing else "DEBUG", "!{} to {} via {}",
+                       normalize_command(send.command), send.recipient, message.channel)
             settle(send.reply, message.channel)
             return
         pending.failures.append(f"{message.channel}: {message.reason}")

@@ -150,7 +150,8 @@ def test_logs_never_contain_keys_or_decrypted_payloads(monkeypatch):
         logger.remove(sink)
         logger.disable("actors")
     text = "\n".join(lines)
-    assert lines, "the round should have produced logs to check"
+    # the round must have logged its routing and attribution, so the check has content
+    assert any("!tx to" in line for line in lines) and any("verified !ioauth" in line for line in lines)
     assert len(plaintexts) >= 8 and secrets_seen  # !auth, !ioauth, !tx, !sig for two makers
     forbidden = {"identity key": identity.private_key_bytes.hex(), **{
         f"nacl secret {i}": s for i, s in enumerate(secrets_seen)}, **{
