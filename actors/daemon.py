@@ -45,13 +45,12 @@ from actors.controlproto import (CLIENT_DECODER, MAX_CONSECUTIVE_GARBAGE, METHOD
                                  RequestFramer, Response, default_cookie_path, encode_line,
                                  error_type_of, format_tcp_address, parse_tcp_address)
 from actors.errors import ClientClosedError
-from actors.messages import DirectoryStatus, Escalated, NickLeft
+from actors.messages import DirectoryStatus, Escalated, NickLeft, ViewsChanged
 from protocol.crypto import NickIdentity
 from protocol.handshake import NOT_SERVING
 
 GRACE = 5.0  # beyond an actor-side deadline, how long a request may wait for its future
 HELLO_TIMEOUT = 10.0
-STATE_INTERVAL = 0.1  # how often views and counters are compared and pushed when changed
 MAX_PENDING_PER_SESSION = 256
 MAX_WRITE_BUFFER = 32 << 20  # a client that stops reading is dropped beyond this
 READ_CHUNK = 1 << 16
@@ -194,22 +193,14 @@ class DaemonServer:
             for server in servers:
                 server.close()
             raise
-        ticker = asyncio.create_task(self._push_changes_forever())
         ready.set_result(None)
         await self._stopping.wait()
-        ticker.cancel()
         for server in servers:
             server.close()
         for writer in self._connections.values():
             writer.close()  # clients see EOF now; their calls fail fast
         if self._connections:
             await asyncio.wait(list(self._connections), timeout=20)
-
-    async def _push_changes_forever(self) -> None:
-        while True:
-            await asyncio.sleep(STATE_INTERVAL)
-            for session in list(self._sessions):
-                session.push_changes(with_stats=True)
 
     # -- one connection --------------------------------------------------------------------
 
@@ -286,6 +277,12 @@ class DaemonServer:
         return listener
 
     def _deliver(self, session: _Session | None, event: Any) -> None:
+        targets = [session] if session is not None else [
+            s for s in self._sessions if s.identity is None]
+        if isinstance(event, ViewsChanged):  # pushed when it happens, never polled
+            for target in targets:
+                target.push_changes()
+            return
         if isinstance(event, NickLeft):
             message = Event("nick_left", {"nick": event.nick})
         elif isinstance(event, DirectoryStatus):
@@ -294,10 +291,8 @@ class DaemonServer:
             message = Event("escalated", {"reason": event.reason})
         else:
             return
-        targets = [session] if session is not None else [
-            s for s in self._sessions if s.identity is None]
         for target in targets:
-            target.push_changes(with_stats=False)
+            target.push_changes()
             target.send(message)
 
 
@@ -343,8 +338,12 @@ class _Session:
             logger.warning("daemon session {} does not read its replies; dropping it", self.id)
             self.writer.transport.abort()
 
-    def push_changes(self, with_stats: bool) -> None:
-        """Send ``state`` when the core's views changed (and ``stats`` when counters did)."""
+    def push_changes(self) -> None:
+        """Send ``state`` when the core's views changed and ``stats`` when counters did.
+
+        Called on every ``ViewsChanged`` event and before every reply, so a client's
+        reads after any call return see state at least as fresh as that reply.
+        """
         core = self.server._shared if self.identity is None else self.own_core
         if core is None or not core.started:
             return
@@ -356,11 +355,10 @@ class _Session:
         if router is not self._seen_views[0] or registry is not self._seen_views[1]:
             self._seen_views = (router, registry)
             self.send(Event("state", _state(core, self.nick, router, registry)))
-        if with_stats:
-            counters = core.stats()
-            if counters != self._seen_stats:
-                self._seen_stats = counters
-                self.send(Event("stats", counters))
+        counters = core.stats()
+        if counters != self._seen_stats:
+            self._seen_stats = counters
+            self.send(Event("stats", counters))
 
     # -- input -----------------------------------------------------------------------------
 
@@ -415,7 +413,7 @@ class _Session:
         except Exception as exc:  # noqa: BLE001 - every failure goes back typed
             self._error(request.id, error_type_of(exc), str(exc) or type(exc).__name__)
         else:
-            self.push_changes(with_stats=False)  # reads after this reply see fresh state
+            self.push_changes()  # reads after this reply see fresh state
             self.send(Response(request.id, result))
         finally:
             self.tasks.pop(request.id, None)

@@ -168,6 +168,10 @@ class NickLeft(Message):
     nick: str
 
 
+class ViewsChanged(Message):
+    """Event: the Router or NickRegistry published a new view (the daemon pushes it on)."""
+
+
 class DirectoryStatus(Message):
     """Event for the facade and metrics: a directory became usable or stopped being so."""
 

@@ -11,7 +11,7 @@ from loguru import logger
 
 from actors.base import ChildActor, handles
 from actors.core.nicktracker import NickTracker
-from actors.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks
+from actors.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks, ViewsChanged
 from actors.runtime import settle
 
 
@@ -70,7 +70,10 @@ class NickRegistry(ChildActor):
         view is published after the burst.
         """
         if force or self.actor_inbox.empty():
-            self.ctx.views.registry = self.tracker.view()
+            view = self.tracker.view()
+            if view is not self.ctx.views.registry:
+                self.ctx.views.registry = view
+                self.ctx.emit(ViewsChanged())
         elif not self._reminder_pending:
             self._reminder_pending = True
             self.actor_ref.tell(PublishView())

@@ -8,9 +8,9 @@ daemon's ``error_type``). Only the constructor differs: it names the daemon, not
 How the plain methods stay non-blocking: they cannot ask the daemon without a round trip,
 so they read a local copy of the daemon's views (directories up, presence, peerlist
 listings, locations, direct peers, connection attempts). The daemon pushes that copy as a
-``state`` event whenever it changes — compared every 0.1 s and always just before a reply
-is written — so after any awaited call returns, reads reflect the daemon at least as of
-that reply; in between they lag by at most ~0.1 s. Their side effects (the binding
+``state`` event the moment an actor publishes a new view, and again just before every
+reply — so after any awaited call returns, reads reflect the daemon at least as of that
+reply; in between they lag only by the socket's delivery time. Their side effects (the binding
 ``bind_session`` records, ``try_direct_connect``, the asyncio ``sync_nicks_with_peerlist``)
 are sent as requests whose replies nobody waits for; a refusal is logged.
 ``get_pending_connect_task`` returns a future: resolved at once when the copy says the

@@ -20,7 +20,7 @@ from actors.core.routing import DIRECT, directory_channel, parse_force_channel, 
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
 from actors.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
                              DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
-                             SendPrivmsg, SpawnPeer, TryDirectConnect)
+                             SendPrivmsg, SpawnPeer, TryDirectConnect, ViewsChanged)
 from actors.runtime import PeerHandle, RouterView, settle
 from actors.transport import is_onion_host
 from protocol.envelope import MsgType, encode_envelope
@@ -248,6 +248,7 @@ class Router(ChildActor):
             peers=MappingProxyType(dict(self.peers)),
             attempts=MappingProxyType(dict(self.attempts)),
             connecting=frozenset(self.connecting))
+        self.ctx.emit(ViewsChanged())
 
     def cleanup(self) -> None:
         for pending in self.pending.values():
