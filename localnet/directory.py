@@ -16,10 +16,7 @@ Run one by hand with ``python -m localnet.directory --profile ng --port 5222``.
 
 import argparse
 import asyncio
-import base64
 import concurrent.futures
-import hashlib
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -27,6 +24,7 @@ from collections.abc import Callable
 import msgspec
 
 from localnet.directory_engine import DirectoryStats, Hub, Settings
+from localnet.onion import random_onion_host
 from protocol import handshake, nickauth
 from protocol.crypto import NickIdentity
 from protocol.errors import NickAuthError
@@ -43,13 +41,6 @@ PROFILES = {
            "routable_delay": 0.05},
     "ref": {"max_line": 40_000, "features": frozenset(), "routable_delay": 0.0},
 }
-
-
-def random_onion_host() -> str:
-    """A v3-shaped onion name (random key, real checksum and version byte)."""
-    key, version = os.urandom(32), b"\x03"
-    checksum = hashlib.sha3_256(b".onion checksum" + key + version).digest()[:2]
-    return base64.b32encode(key + checksum + version).decode("ascii").lower() + ".onion"
 
 
 def _run_into(future: concurrent.futures.Future, fn, args) -> None:

@@ -25,16 +25,14 @@ Both bind a direct socket to the first verified sender nick and drop other nicks
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
-import hashlib
-import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from localnet.loop import LocalLoop
+from localnet.onion import random_onion_host
 from localnet.maker_session import DEFAULT_OFFERS, MakerLogic, Reply
 from protocol.crypto import NickIdentity, parse_and_verify_privmsg
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
@@ -60,17 +58,6 @@ class Received(NamedTuple):
     command: str
     channel: str
     from_nick: str
-
-
-def onion_host_for(key: bytes) -> str:
-    """The v3 onion name for a 32-byte service key (real checksum and version byte)."""
-    checksum = hashlib.sha3_256(b".onion checksum" + key + b"\x03").digest()[:2]
-    return base64.b32encode(key + checksum + b"\x03").decode("ascii").lower() + ".onion"
-
-
-def random_onion_host() -> str:
-    """A fresh v3-onion-shaped name; nothing behind it but our gateway mapping."""
-    return onion_host_for(secrets.token_bytes(32))
 
 
 class _Link:

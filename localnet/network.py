@@ -28,7 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from localnet.directory import DirectoryServer
-from localnet.maker import ONION_PORT, Maker, onion_host_for
+from localnet.maker import ONION_PORT, Maker
+from localnet.onion import onion_host_for
 from localnet.socks_gateway import OnionSocksGateway
 from localnet.tornet import TorNetwork, onion_for_key
 from protocol.crypto import NickIdentity

@@ -42,7 +42,7 @@ from nacl.signing import SigningKey
 from python_socks import ProxyError, ProxyTimeoutError, ProxyType
 from python_socks.sync import Proxy
 
-from localnet.maker import onion_host_for
+from localnet.onion import onion_host_for
 
 LOOPBACK = "127.0.0.1"
 #: The relay flags a node needs before onion services and clients can use it.

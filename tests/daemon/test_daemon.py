@@ -31,6 +31,7 @@ from protocol.naclbox import NaclKeypair
 from supervisor import (BlockingRemoteMultiDirectoryClient, BondData, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = "J5nobodyAtAllXXX"
@@ -58,13 +59,6 @@ def daemon(net, tmp_path, request):
 def fill_data() -> str:
     commitment = commitment_of(parse_auth_revelation(build_auth_revelation(random_utxo())))
     return f"0 5000000 {NaclKeypair.generate().public_hex} {commitment}"
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 class RawConn:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from localnet.maker import random_onion_host
+from localnet.onion import random_onion_host
 from tests.e2e.conftest import wait_for_locations, wait_until
 
 ONION = random_onion_host()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from localnet.maker import random_onion_host
+from localnet.onion import random_onion_host
 from supervisor import (AllRoutesFailedError, ChannelBinding, DirectoryNotConnectedError,
                         MultiDirectoryError, NoDirectConnectionError)
 from tests.e2e.conftest import (directory_index, random_nick, relayed_count, wait_for_locations,

@@ -313,7 +313,7 @@ def test_wrong_network_directory_is_stopped(scenario):
     """
     net = scenario.network(makers=1)
     host = hashlib.sha256(f"wrong-net:{scenario.seed}".encode()).digest()
-    from localnet.maker import onion_host_for
+    from localnet.onion import onion_host_for
     onion = onion_host_for(host)
     wrong = scenario.add(ScriptedDirectory(build_directory_handshake(
         random_nick(), "testnet", frozenset({"peerlist_features"}), True, "welcome")))

@@ -21,6 +21,7 @@ from protocol.envelope import MsgType
 from protocol.errors import BondError
 from protocol.jmmessage import format_pubmsg, parse_jm_line
 from protocol.peerlist import parse_peerlist
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -52,13 +53,6 @@ def dir_channel(net, index):
 
 def all_dir_channels(net):
     return {dir_channel(net, i) for i in range(len(PROFILES))}
-
-
-def wait_until(predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def test_handshakes_peerlist_and_orderbook_from_every_maker(net, taker):

@@ -18,7 +18,6 @@ import socketserver
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -51,6 +50,7 @@ from localnet.socks_gateway import (
     SocksRefusal,
     _parse_map,
 )
+from tests.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 5.0
@@ -148,13 +148,6 @@ def recv_exactly(recv: Callable[[int], bytes], size: int) -> bytes:
 def round_trip(transport: SocketTransport, payload: bytes) -> None:
     transport.send(payload)
     assert recv_exactly(transport.recv, len(payload)) == payload
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def raw_socks(gw: OnionSocksGateway, request: bytes) -> bytes:
