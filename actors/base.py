@@ -34,6 +34,10 @@ def handles(*message_types: type) -> Callable[[Callable], Callable]:
 
 class ChildActor(pykka.ThreadingActor):
     kind: ClassVar[str] = "child"
+    #: Whether this actor owns a connection to a remote. Only then is an escaping
+    #: ProtocolError that remote's violation (stop the child); anywhere else it is remote
+    #: input we failed to contain — our bug, restarted and counted like any other.
+    owns_remote: ClassVar[bool] = False
     _handlers: ClassVar[dict[type, Callable]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -90,6 +94,8 @@ class ChildActor(pykka.ThreadingActor):
     def fail(self, exc: BaseException) -> None:
         """End this incarnation because of ``exc`` and let the supervisor decide what follows."""
         kind = classify(exc).value
+        if kind == "protocol" and not self.owns_remote:
+            kind = "bug"
         if kind == "bug":
             logger.opt(exception=exc).error("{} crashed", self.name)
         else:

@@ -98,10 +98,14 @@ class Inbox(ChildActor):
 
     @handles(PubmsgReceived)
     def on_pubmsg(self, message: PubmsgReceived) -> None:
-        commands = [cmd for cmd, _ in split_commands(message.body)]
-        if any(cmd in OFFER_TYPES for cmd in commands):
+        try:
+            commands = split_commands(message.body)
+        except ProtocolError:
+            self.ctx.stats.inc("pubmsg_malformed")
+            return
+        if any(cmd in OFFER_TYPES for cmd, _ in commands):
             self._offers(message.from_nick, message.body, False, message.channel)
-        for cmd, args in split_commands(message.body):
+        for cmd, args in commands:
             if cmd == "cancel":
                 try:
                     oid = parse_cancel(args)
@@ -112,7 +116,11 @@ class Inbox(ChildActor):
                     fetch.cancel(message.from_nick, oid)
 
     def _offers(self, maker: str, body: str, verified: bool, channel: str) -> None:
-        segments, tbond, errors = parse_offer_body(body)
+        try:
+            segments, tbond, errors = parse_offer_body(body)
+        except ProtocolError:  # the line itself does not split into commands
+            self.ctx.stats.inc("offers_rejected")
+            return
         if errors:
             self.ctx.stats.inc("offers_rejected", len(errors))
         if not segments:

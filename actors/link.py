@@ -34,6 +34,7 @@ class ProtocolViolation(ProtocolError):
 
 class LinkActor(ChildActor):
     category: ClassVar[str] = ""
+    owns_remote = True
 
     def __init__(self, ctx, name: str, generation: int, host: str, port: int) -> None:
         super().__init__(ctx, name, generation)

@@ -11,6 +11,7 @@ from actors.faults import FaultPlan, FaultRule, Latency
 from actors.messages import ChildExited, Message
 from actors.runtime import AddressBook, Stats
 from localnet.network import LocalNet
+from protocol.errors import MessageError
 from protocol.crypto import NickIdentity
 from supervisor import BlockingMultiDirectoryClient
 
@@ -79,3 +80,37 @@ def test_stuck_child_has_its_socket_aborted_and_shutdown_meets_its_deadline():
         assert client.stats().get("forced_stops", 0) >= 1
         assert elapsed < 15, f"shutdown overran its deadline: {elapsed:.1f}s"
         assert pending.done()
+
+
+class Malformed(Message):
+    pass
+
+
+class ParsesRemoteInput(ChildActor):
+    kind = "test"
+
+    @handles(Malformed)
+    def on_malformed(self, _: Malformed) -> None:
+        raise MessageError("a segment has no command word")
+
+
+class OwnsAConnection(ParsesRemoteInput):
+    owns_remote = True
+
+
+@pytest.mark.parametrize("cls, expected", [(ParsesRemoteInput, "bug"), (OwnsAConnection, "protocol")])
+def test_protocol_error_stops_only_the_child_that_owns_the_remote(cls, expected):
+    """Uncontained remote input in a core actor is our bug (restart, counted), not a reason
+    to stop it for good; only a connection's own actor is stopped for its remote's fault."""
+    stats = Stats()
+    ctx = SimpleNamespace(stats=stats, book=AddressBook(stats), stopping=False)
+    supervisor = Recorder.start()
+    ctx.book.bind(SUPERVISOR, supervisor)
+    child = cls.start(ctx, "child", 1)
+    try:
+        child.tell(Malformed())
+        assert child.actor_stopped.wait(5)
+        exits = [m for m in supervisor.ask("seen", timeout=5) if isinstance(m, ChildExited)]
+        assert [e.kind for e in exits] == [expected]
+    finally:
+        supervisor.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType
 from protocol.naclbox import NaclKeypair
 from tests.e2e.conftest import wait_until
@@ -101,3 +102,19 @@ def test_garbage_on_a_peer_free_client_never_raises_into_the_caller(hostile):
     assert client.stats()["directory_bad_lines"] >= 8
     assert client.stats().get("unhandled_messages", 0) == 0
     assert client.fetch_orderbook(max_wait=0.5, min_wait=0, quiet_period=0) == []
+
+
+def test_unsplittable_message_bodies_never_stop_the_inbox(hostile):
+    """A body with a command segment lacking its word ("…! x") used to make the Inbox raise
+    a ProtocolError, which stopped it for good: every later orderbook fetch timed out."""
+    net, client = hostile(directories=("ref",), makers=[{"style": "ng"}])
+    forger = NickIdentity()
+    d0 = net.directories[0]
+    assert d0.inject(client.nick, env(MsgType.PUBMSG, "J5evilXXXXXXXXXX!PUBLIC!sw0reloffer 0 1 2 0 0.1! x"))
+    signed = forger.build_privmsg(client.nick, "sw0reloffer", "0 27300 100000 0 0.1! x")
+    assert d0.inject(client.nick, env(MsgType.PRIVMSG, signed))
+    wait_until(lambda: client.stats().get("pubmsg_malformed", 0) == 1
+               and client.stats().get("offers_rejected", 0) >= 1, what="both lines counted")
+    offers = client.fetch_orderbook(max_wait=5, min_wait=0.3, quiet_period=0.3)
+    assert {o.counterparty for o in offers} == {net.makers[0].nick}
+    assert not any(k.endswith("_inbox") for k in client.stats()), client.stats()
