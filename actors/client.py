@@ -28,6 +28,9 @@ from actors.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLe
 from actors.runtime import PeerHandle
 from actors.supervisor_actor import Supervisor
 from protocol.crypto import NickIdentity
+from protocol.envelope import MsgType, encode_envelope
+from protocol.errors import ProtocolError
+from protocol.framing import frame
 from protocol.handshake import NOT_SERVING
 
 SHUTDOWN_DEADLINE = 10.0
@@ -132,8 +135,14 @@ class ClientCore:
                      force_channel: str | None = None) -> Future:
         if force_channel is not None:
             parse_force_channel(force_channel, self.config.directories)  # ValueError early
+        try:  # signed and framed here: bad arguments are the caller's ValueError, not a crash
+            line = self.identity.build_privmsg(recipient, command, data)
+            framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.config.limits.max_line)
+        except ProtocolError as exc:
+            raise ValueError(f"send_privmsg(recipient={recipient[:70]!r}, command={command!r}): "
+                             f"{exc}") from None
         reply: Future = Future()
-        self.ctx.book.tell("router", SendPrivmsg(recipient, command, data, force_channel,
+        self.ctx.book.tell("router", SendPrivmsg(recipient, command, framed, force_channel,
                                                  log_routing, reply))
         return reply
 

@@ -113,9 +113,11 @@ class SendOutcome(Message):
 # --- facade -> Router ----------------------------------------------------------------------
 
 class SendPrivmsg(Message):
+    """Route one privmsg; ``line`` is already signed and framed by the caller's thread."""
+
     recipient: str
     command: str
-    data: str
+    line: bytes
     force_channel: str | None
     log_routing: bool
     reply: Future

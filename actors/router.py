@@ -159,15 +159,12 @@ class Router(ChildActor):
 
     def _route(self, message: SendPrivmsg) -> None:
         self.ctx.crash_point("router", "router.on_send", self.name)
-        command = normalize_command(message.command)
         try:
             candidates = self._candidates(message)
         except Exception as exc:  # noqa: BLE001 - the caller gets the typed error
             settle(message.reply, error=exc)
             return
-        line = self.ctx.identity.build_privmsg(message.recipient, command, message.data)
-        framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.ctx.config.limits.max_line)
-        pending = _Pending(message, framed, candidates)
+        pending = _Pending(message, message.line, candidates)
         self._next(pending)
 
     def _candidates(self, message: SendPrivmsg) -> list[str]:

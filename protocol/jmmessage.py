@@ -110,8 +110,8 @@ def parse_privmsg(line: str) -> PrivMsg:
 
 def _check_outgoing_nick(nick: str, role: str) -> None:
     _check_nick(nick, role)
-    if COMMAND_PREFIX in nick:
-        raise MessageError(f"{role} nick {nick!r} contains '!'")
+    if COMMAND_PREFIX in nick or any(c.isspace() for c in nick):
+        raise MessageError(f"{role} nick {nick!r} contains '!' or whitespace")
 
 
 def format_pubmsg(from_nick: str, body: str) -> str:
@@ -134,6 +134,8 @@ def format_privmsg(
         raise MessageError(f"invalid privmsg command {command!r}")
     if not data:
         raise MessageError(f"privmsg {command!r} needs non-empty data (REF rejects empty data)")
+    if "\r" in data or "\n" in data:
+        raise MessageError(f"privmsg {command!r} data contains a line break")
     for name, token in (("pubkey", pubkey_hex), ("signature", sig_b64)):
         if not token or " " in token:
             raise MessageError(f"privmsg {name} must be one non-empty token, got {token!r}")

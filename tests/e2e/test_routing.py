@@ -115,6 +115,23 @@ def test_force_channel_errors(net, client_factory):
     assert sum(relayed_count(net, client.nick, nick, "fill")) == 0
 
 
+@pytest.mark.parametrize("recipient, command, data", [
+    ("bad!nick", "fill", "x"), ("", "fill", "x"), ("has space", "fill", "x"),
+    ("J5" + "x" * 80, "fill", "x"), ("OK", "fi!ll", "x"), ("OK", "fill", ""),
+    ("OK", "fill", "two\nlines"), ("OK", "fill", "x" * 50_000),
+])
+def test_invalid_send_arguments_are_value_errors_and_routing_survives(
+        net, client_factory, recipient, command, data):
+    """Caller mistakes are the caller's ValueError, raised at the call; the actors never see
+    them (they once crashed the Router, and four of them in 30 s escalated the client)."""
+    client = client_factory.connected(net)
+    maker = net.makers[0].nick
+    with pytest.raises(ValueError):
+        client.send_privmsg(maker if recipient == "OK" else recipient, command, data)
+    channel = client.send_privmsg(maker, "fill", "0 1 2 3")
+    assert channel.startswith("directory:") or channel == "direct"
+
+
 @pytest.mark.parametrize("index", [0, 2])
 def test_force_channel_directory_uses_exactly_that_directory(net, client_factory, index):
     client = client_factory.connected(net)
