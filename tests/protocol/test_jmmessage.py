@@ -145,3 +145,16 @@ def test_privmsg_is_frozen_value():
     msg = PrivMsg("a", "b", "c", "d", "e", "f")
     with pytest.raises(AttributeError):
         msg.data = "x"
+
+
+@pytest.mark.parametrize("data", ["two\nlines", "carriage\rreturn", "crlf\r\n"])
+def test_outgoing_data_with_a_line_break_is_refused(data):
+    """A line break in data is never legitimate (fields are single-line tokens)."""
+    with pytest.raises(MessageError, match="line break"):
+        format_privmsg("J5a", "J5b", "fill", data, "02" + "ab" * 32, "sig")
+
+
+@pytest.mark.parametrize("nick", ["has space", "tab\tnick", "new\nline"])
+def test_outgoing_nick_with_whitespace_is_refused(nick):
+    with pytest.raises(MessageError, match="whitespace"):
+        format_privmsg("J5a", nick, "fill", "x", "02" + "ab" * 32, "sig")
