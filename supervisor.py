@@ -2,7 +2,7 @@
 
 ``from supervisor import MultiDirectoryClient, BlockingMultiDirectoryClient, ChannelBinding``
 is the import path API.md fixes. The Supervisor actor itself lives in
-``actors.supervisor_actor``; this module keeps the public names stable.
+``actors.shells.supervisor_actor``; this module keeps the public names stable.
 """
 
 from actors.core.orderbook import BondData, Offer
@@ -10,13 +10,13 @@ from actors.core.routing import ChannelBinding
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
                            HandshakeRejectedByRemoteError, MultiDirectoryError,
                            NoDirectConnectionError, RefusedDestinationError)
-from actors.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
-from actors.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
-from actors.supervisor_actor import Supervisor
+from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
+from actors.shells.supervisor_actor import Supervisor
 
 
 def main(argv: list[str] | None = None) -> int:
-    from actors.cli import main as cli_main
+    from actors.app.cli import main as cli_main
     return cli_main(argv)
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from _common import raw_loopback_rtt, summary
 
-from actors.daemon import DaemonServer
-from actors.facade import BlockingMultiDirectoryClient
+from actors.daemon.server import DaemonServer
+from actors.api.facade import BlockingMultiDirectoryClient
 from localnet.network import LocalNet
 from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType, encode_envelope

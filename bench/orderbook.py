@@ -12,7 +12,7 @@ import time
 
 from _common import percentile
 
-from actors.facade import BlockingMultiDirectoryClient
+from actors.api.facade import BlockingMultiDirectoryClient
 from localnet.network import LocalNet
 from protocol.crypto import NickIdentity
 

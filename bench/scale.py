@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import coincurve  # noqa: E402
 
-from actors.config import Limits  # noqa: E402
+from actors.api.config import Limits  # noqa: E402
 from localnet.maker import ONION_PORT, Maker  # noqa: E402
 from localnet.onion import onion_host_for  # noqa: E402
 from localnet.network import LocalNet  # noqa: E402

@@ -1,7 +1,7 @@
 """What the real Tor path costs: bootstrap, first onion stream and per-message round trip.
 
 Starts a private Tor network on loopback (``localnet.tornet``), publishes an onion for a
-loopback echo server and dials it with the production ``actors.transport.dial``. Prints
+loopback echo server and dials it with the production ``actors.net.transport.dial``. Prints
 the bootstrap time (with its phases), the onion publication time, the first-stream
 latency (descriptor fetch + rendezvous), and the round trip of one protocol-sized line
 over the onion stream (p50/p99 of N echoes) next to a plain loopback TCP round trip
@@ -27,8 +27,8 @@ import time
 
 from _common import raw_loopback_rtt, summary
 
-from actors.facade import BlockingMultiDirectoryClient
-from actors.transport import CATEGORY_DIRECTORY, SocksConfig, dial
+from actors.api.facade import BlockingMultiDirectoryClient
+from actors.net.transport import CATEGORY_DIRECTORY, SocksConfig, dial
 from localnet.coinjoin import (build_auth_revelation, commitment_of, parse_auth_revelation,
                                random_utxo)
 from localnet.network import LocalNet

@@ -3,7 +3,7 @@
 It is deliberately *not* the project's client: no actors, no retries, no channel
 policy — just what the wire needs, so tests can watch the localnet peers (and later the
 real client) from the outside. Every connection goes through the SOCKS gateway with the
-production dial path (:func:`actors.transport.dial`), to a directory or straight to a
+production dial path (:func:`actors.net.transport.dial`), to a directory or straight to a
 maker onion, and gets one reader thread that answers PING and files every envelope
 into one shared inbox tagged with its channel (``directory:<location>`` or
 ``direct:<location>``). Waiters pick matching envelopes out of the inbox; envelopes
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from actors.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, Transport, dial
+from actors.net.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, Transport, dial
 from protocol.crypto import NickIdentity, parse_and_verify_privmsg
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
 from protocol.errors import HandshakeRejectedError, ProtocolError

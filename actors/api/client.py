@@ -18,15 +18,15 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.config import Limits, build_config, normalize_directory
-from actors.context import SystemContext
+from actors.api.config import Limits, build_config, normalize_directory
+from actors.api.context import SystemContext
 from actors.core.routing import ChannelBinding, choose_binding, parse_force_channel, upgrade_channel
 from actors.errors import ClientClosedError
-from actors.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft, RecordBinding,
+from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft, RecordBinding,
                              RegisterWait, SendPrivmsg, Shutdown, StartOrderbookFetch, SyncNicks,
                              TryDirectConnect)
-from actors.runtime import PeerHandle
-from actors.supervisor_actor import Supervisor
+from actors.shells.runtime import PeerHandle
+from actors.shells.supervisor_actor import Supervisor
 from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType, encode_envelope
 from protocol.errors import ProtocolError
@@ -213,7 +213,7 @@ def _guarded(callback: Callable[..., Any], *args: Any) -> None:
 def _injector(plan: Any) -> Any:
     if plan is None:
         return None
-    from actors.faults import FaultInjector, FaultPlan
+    from actors.faults.injector import FaultInjector, FaultPlan
     if isinstance(plan, FaultInjector):
         return plan
     if isinstance(plan, str):

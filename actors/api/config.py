@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from actors.transport import SocksConfig, is_onion_host
+from actors.net.transport import SocksConfig, is_onion_host
 from protocol.handshake import NETWORKS, NOT_SERVING
 
 DEFAULT_DIRECTORY_PORT = 5222

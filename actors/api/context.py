@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from actors.config import ClientConfig
+from actors.api.config import ClientConfig
 from actors.core.clock import RealClock, RealScheduler
-from actors.dialer import Dialer
-from actors.runtime import AddressBook, Stats, Views
+from actors.net.dialer import Dialer
+from actors.shells.runtime import AddressBook, Stats, Views
 from protocol.crypto import NickIdentity
 
 

@@ -1,6 +1,6 @@
 """The two public facades of API.md: asyncio ``MultiDirectoryClient`` and a blocking twin.
 
-Both are thin: every behaviour lives in :class:`actors.client.ClientCore` and the actors.
+Both are thin: every behaviour lives in :class:`actors.api.client.ClientCore` and the actors.
 The asyncio facade awaits ``concurrent.futures.Future``s through ``asyncio.wrap_future``
 (thread-safe, never blocks the loop) and runs ``close_all`` on a short-lived thread;
 ``on_nick_leave`` is called on the loop thread. The blocking facade waits on the same
@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from actors.client import ClientCore
+from actors.api.client import ClientCore
 from actors.core.routing import ChannelBinding
-from actors.runtime import PeerHandle
+from actors.shells.runtime import PeerHandle
 from protocol.crypto import NickIdentity
 from protocol.handshake import NOT_SERVING
 

@@ -5,7 +5,7 @@ looks at the network), ``demo``. Every network command takes ``--config FILE`` a
 ``--localnet``; the latter starts a loopback JoinMarket network in this process and
 points the client at it, so each command works on a fresh machine without Tor.
 Human-facing progress goes to stderr and results to stdout, so output can be piped.
-:func:`main` returns the exit code (:class:`actors.service.ExitCode`).
+:func:`main` returns the exit code (:class:`actors.app.service.ExitCode`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import get_args
 
 import msgspec
 
-from actors.client import ClientCore
-from actors.facade import GRACE
-from actors.service import (ExitCode, Service, configure_logging, directory_states, live_views,
+from actors.api.client import ClientCore
+from actors.api.facade import GRACE
+from actors.app.service import (ExitCode, Service, configure_logging, directory_states, live_views,
                             make_client)
-from actors.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
+from actors.app.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
 
 #: fetch_orderbook waits: API.md's defaults suit a real network; a loopback one answers
 #: in milliseconds, so ``--localnet`` uses short ones unless told otherwise.
@@ -206,6 +206,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from actors.demo import run_demo  # the demo pulls in localnet; only load it when asked
+    from actors.app.demo import run_demo  # the demo pulls in localnet; only load it when asked
     configure_logging(ServiceSettings().logging, INTERACTIVE_LOG_LEVEL)
     return int(run_demo(tor=args.tor) or 0)

@@ -14,8 +14,8 @@ import asyncio
 import time
 from typing import Any
 
-from actors.cli import offer_table
-from actors.facade import MultiDirectoryClient
+from actors.app.cli import offer_table
+from actors.api.facade import MultiDirectoryClient
 from localnet import coinjoin
 from localnet.network import LocalNet
 from protocol.crypto import NickIdentity
@@ -93,7 +93,7 @@ async def run_client_demo(net: LocalNet, connection_timeout: float = 10.0,
                           quiet_period: float = 0.5, **client_options: Any) -> None:
     """Steps 1-5 with a fresh client of the running ``net``, closed at the end.
 
-    Shared by this demo and the one over real Tor (:mod:`actors.tordemo`), which differ
+    Shared by this demo and the one over real Tor (:mod:`actors.app.tordemo`), which differ
     only in how ``net`` is reached (its SOCKS endpoint) and in the timings passed here.
     """
     left: list[str] = []
@@ -147,7 +147,7 @@ async def demo() -> None:
 def run_demo(tor: bool = False) -> int:
     """Entry point of ``jm-multidir demo``; logging is the caller's (the CLI's) business."""
     if tor:
-        from actors.tordemo import run_tor_demo
+        from actors.app.tordemo import run_tor_demo
         return run_tor_demo()
     asyncio.run(demo())
     return 0

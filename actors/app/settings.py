@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from actors.config import Limits, normalize_directory
+from actors.api.config import Limits, normalize_directory
 
 Network = Literal["mainnet", "testnet", "signet", "regtest"]
 NickAuthMode = Literal["disabled", "prefer_verified", "require_verified"]
@@ -99,7 +99,7 @@ class MetricsSettings(_Table):
 
 
 class DaemonSettings(_Table):
-    """Read by ``actors.daemon`` (daemon mode); empty strings mean "disabled"/"default"."""
+    """Read by ``actors.daemon.server`` (daemon mode); empty strings mean "disabled"/"default"."""
 
     socket: str = ""
     tcp: str = ""

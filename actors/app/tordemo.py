@@ -1,4 +1,4 @@
-"""``jm-multidir demo --tor``: the demo of :mod:`actors.demo` over a private Tor network.
+"""``jm-multidir demo --tor``: the demo of :mod:`actors.app.demo` over a private Tor network.
 
 Everything runs on 127.0.0.1: a :class:`~localnet.tornet.TorNetwork` (authorities,
 relays, an onion-service tor and a client tor) in a temporary directory, and a
@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from actors.demo import run_client_demo, say
+from actors.app.demo import run_client_demo, say
 from localnet.network import LocalNet
 from localnet.tornet import TorNetwork, TorNetworkError, find_tor_binaries
 

@@ -3,7 +3,7 @@
 Fields hold only immutable data (str, int, float, bool, bytes, tuple, frozenset, frozen
 Structs) plus two *reference* types that are deliberately not data: a
 ``concurrent.futures.Future`` used as a reply channel (a write-once promise, the
-equivalent of Akka's ``replyTo``), and nothing else. ``tests/actors/test_messages.py``
+equivalent of Akka's ``replyTo``), and nothing else. ``tests/core/test_messages.py``
 walks this module and fails on any other field type.
 
 Naming: commands are imperative (``SendPrivmsg``), events are past tense

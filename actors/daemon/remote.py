@@ -1,4 +1,4 @@
-"""Remote facades: the API.md client served by a daemon (:mod:`actors.daemon`) in another process.
+"""Remote facades: the API.md client served by a daemon (:mod:`actors.daemon.server`) in another process.
 
 :class:`RemoteMultiDirectoryClient` (asyncio) and :class:`BlockingRemoteMultiDirectoryClient`
 have every method of the embedded facades, with the same coroutine/plain split, return
@@ -36,14 +36,14 @@ from typing import Any
 import msgspec
 from loguru import logger
 
-from actors.config import normalize_directory
-from actors.controlproto import (DAEMON_DECODER, MAX_DAEMON_LINE, METHODS, PROTOCOL_VERSION,
+from actors.api.config import normalize_directory
+from actors.daemon.wire import (DAEMON_DECODER, MAX_DAEMON_LINE, METHODS, PROTOCOL_VERSION,
                                  CoreState, DaemonRefusedError, Error, ErrorResponse, Event, Hello,
                                  HelloOk, Request, Response, default_cookie_path, encode_line,
                                  format_tcp_address, make_error, parse_tcp_address)
 from actors.core.routing import ChannelBinding, choose_binding, upgrade_channel
 from actors.errors import ClientClosedError, MultiDirectoryError
-from actors.runtime import PeerHandle
+from actors.shells.runtime import PeerHandle
 
 CALL_GRACE = 10.0  # beyond the daemon's own deadline for a wait or a fetch
 HELLO_TIMEOUT = 10.0

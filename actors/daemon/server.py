@@ -2,7 +2,7 @@
 
 Why: directory handshakes, peerlists and direct links are slow to build over Tor; a
 daemon keeps them warm while takers come and go, and several takers can share them.
-The daemon speaks :mod:`actors.controlproto` over a Unix socket (mode 0600) and,
+The daemon speaks :mod:`actors.daemon.wire` over a Unix socket (mode 0600) and,
 optionally, loopback TCP; a cookie file (32 random bytes as hex, mode 0600, rewritten at
 every start, like Tor's control cookie) authenticates each connection.
 
@@ -38,14 +38,14 @@ from typing import Any
 import msgspec
 from loguru import logger
 
-from actors.client import ClientCore
-from actors.controlproto import (CLIENT_DECODER, MAX_CONSECUTIVE_GARBAGE, METHODS,
+from actors.api.client import ClientCore
+from actors.daemon.wire import (CLIENT_DECODER, MAX_CONSECUTIVE_GARBAGE, METHODS,
                                  PROTOCOL_VERSION, ControlMessage, CoreState, DaemonRefusedError,
                                  Error, ErrorResponse, Event, Hello, HelloOk, Request,
                                  RequestFramer, Response, default_cookie_path, encode_line,
                                  error_type_of, format_tcp_address, parse_tcp_address)
 from actors.errors import ClientClosedError
-from actors.messages import DirectoryStatus, Escalated, NickLeft, ViewsChanged
+from actors.core.messages import DirectoryStatus, Escalated, NickLeft, ViewsChanged
 from protocol.crypto import NickIdentity
 from protocol.handshake import NOT_SERVING
 
@@ -621,8 +621,8 @@ def serve_from_settings(core: ClientCore, daemon_settings: Any) -> DaemonServer 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m actors.daemon --localnet``: a daemon over a loopback network, for tests."""
-    parser = argparse.ArgumentParser(prog="python -m actors.daemon")
+    """``python -m actors.daemon.server --localnet``: a daemon over a loopback network, for tests."""
+    parser = argparse.ArgumentParser(prog="python -m actors.daemon.server")
     parser.add_argument("--socket", default=None)
     parser.add_argument("--tcp", default=None, help="127.0.0.1:PORT (0 picks a free port)")
     parser.add_argument("--cookie", default=None)

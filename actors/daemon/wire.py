@@ -1,7 +1,7 @@
 """The daemon's control protocol: JSON lines, one tagged msgspec Struct per line.
 
-Why its own module: the daemon (:mod:`actors.daemon`) and the remote facades
-(:mod:`actors.remote`) must agree on every byte, and tests write raw lines against it.
+Why its own module: the daemon (:mod:`actors.daemon.server`) and the remote facades
+(:mod:`actors.daemon.remote`) must agree on every byte, and tests write raw lines against it.
 
 Conversation (docs/daemon.md has the full description)::
 
@@ -27,7 +27,7 @@ from actors.core.routing import ChannelBinding
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
                            HandshakeRejectedByRemoteError, MultiDirectoryError,
                            NoDirectConnectionError, RefusedDestinationError)
-from actors.runtime import PeerHandle
+from actors.shells.runtime import PeerHandle
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 

@@ -2,7 +2,7 @@
 
 This is a public feature: an application passes a :class:`FaultPlan` to the client
 (keyword ``fault_plan``) to rehearse bad networks. A :class:`FaultInjector` wraps each
-connection's :class:`~actors.transport.Transport` in a :class:`FaultyTransport` and gives
+connection's :class:`~actors.net.transport.Transport` in a :class:`FaultyTransport` and gives
 the actors :class:`CrashPoints` to call (snabbkaffe's ``maybe_crash``, FoundationDB's
 BUGGIFY). Every injected fault is appended to the same :class:`Trace` as the actors'
 protocol events, so a test asserts invariants over a whole run instead of sleeping.
@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from actors.transport import Transport
+from actors.net.transport import Transport
 
 try:  # protocol/ is written alongside; its decoder is the reference one when present.
     from protocol.envelope import decode_envelope as _decode_envelope

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 
 import pykka
 
-from actors.messages import ConnectionLost, LinesIn
-from actors.transport import Transport
+from actors.core.messages import ConnectionLost, LinesIn
+from actors.net.transport import Transport
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 

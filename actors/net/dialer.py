@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import Future
 
 from actors.errors import ClientClosedError
-from actors.transport import SocketTransport, SocksConfig, dial_async
+from actors.net.transport import SocketTransport, SocksConfig, dial_async
 
 
 class Dialer:

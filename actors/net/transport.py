@@ -3,7 +3,7 @@
 A :class:`Transport` is the only thing actors read from and write to. The production
 one wraps a socket dialled through the SOCKS5 proxy with the hostname resolved by the
 proxy (``rdns=True``), so ``.onion`` names never touch a local resolver. Fault
-injection wraps a Transport (see ``actors.faults``) without the actors knowing.
+injection wraps a Transport (see ``actors.faults.injector``) without the actors knowing.
 """
 
 from __future__ import annotations

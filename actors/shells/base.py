@@ -20,7 +20,7 @@ import pykka
 from loguru import logger
 
 from actors.core.supervision import classify
-from actors.messages import ChildExited
+from actors.core.messages import ChildExited
 
 SUPERVISOR = "supervisor"
 

@@ -8,13 +8,13 @@ The actor is the only writer of its socket.
 
 from __future__ import annotations
 
-from actors.base import SUPERVISOR, handles
+from actors.shells.base import SUPERVISOR, handles
 from actors.core.routing import directory_channel
 from actors.errors import HandshakeRejectedByRemoteError, TransportError
-from actors.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
-from actors.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
+from actors.shells.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
+from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
                              PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
-from actors.transport import CATEGORY_DIRECTORY
+from actors.net.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
 from protocol.envelope import Envelope, MsgType
 from protocol.errors import HandshakeRejectedError, ProtocolError

@@ -14,13 +14,13 @@ from collections import OrderedDict
 
 from loguru import logger
 
-from actors.base import ChildActor, handles
+from actors.shells.base import ChildActor, handles
 from actors.core.orderbook import BondData, Offer, OrderbookFetch
 from actors.core.replies import ReplyBook, Reply
 from actors.core.routing import DIRECTORY_PREFIX
-from actors.link import REGISTRY, ROUTER
-from actors.runtime import settle
-from actors.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
+from actors.shells.link import REGISTRY, ROUTER
+from actors.shells.runtime import settle
+from actors.core.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
                              RegisterWait, StartOrderbookFetch, WaitExpired)
 from protocol.bond import parse_bond_proof, verify_bond_proof
 from protocol.crypto import verify_privmsg

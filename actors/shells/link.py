@@ -14,10 +14,10 @@ from typing import ClassVar
 import pykka
 from loguru import logger
 
-from actors.base import ChildActor, handles
-from actors.connection import LineConnection
+from actors.shells.base import ChildActor, handles
+from actors.net.connection import LineConnection
 from actors.errors import DialTimeoutError, TransportError
-from actors.messages import (ConnectionLost, Dialled, HandshakeDeadline, LinesIn, Reannounce,
+from actors.core.messages import (ConnectionLost, Dialled, HandshakeDeadline, LinesIn, Reannounce,
                              SendLine, SendOutcome)
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
 from protocol.errors import ProtocolError

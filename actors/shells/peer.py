@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from actors.base import SUPERVISOR
+from actors.shells.base import SUPERVISOR
 from actors.core.routing import DIRECT
 from actors.errors import HandshakeRejectedByRemoteError
-from actors.link import INBOX, ROUTER, LinkActor
-from actors.messages import ChildStarted, HandshakeDeadline, PeerDown, PeerUp, PrivmsgReceived, PubmsgReceived
-from actors.transport import CATEGORY_PEER
+from actors.shells.link import INBOX, ROUTER, LinkActor
+from actors.core.messages import ChildStarted, HandshakeDeadline, PeerDown, PeerUp, PrivmsgReceived, PubmsgReceived
+from actors.net.transport import CATEGORY_PEER
 from protocol.envelope import Envelope, MsgType
 from protocol.errors import HandshakeRejectedError, ProtocolError
 from protocol.handshake import build_peer_handshake, check_peer_handshake, parse_peer_handshake

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from loguru import logger
 
-from actors.base import ChildActor, handles
+from actors.shells.base import ChildActor, handles
 from actors.core.nicktracker import NickTracker
-from actors.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks, ViewsChanged
-from actors.runtime import settle
+from actors.core.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks, ViewsChanged
+from actors.shells.runtime import settle
 
 
 class NickRegistry(ChildActor):

@@ -15,14 +15,14 @@ from types import MappingProxyType
 
 from loguru import logger
 
-from actors.base import SUPERVISOR, ChildActor, handles
+from actors.shells.base import SUPERVISOR, ChildActor, handles
 from actors.core.routing import DIRECT, directory_channel, parse_force_channel, relay_candidates
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
-from actors.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
+from actors.core.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
                              DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
                              SendPrivmsg, SpawnPeer, TryDirectConnect, ViewsChanged)
-from actors.runtime import PeerHandle, RouterView, settle
-from actors.transport import is_onion_host
+from actors.shells.runtime import PeerHandle, RouterView, settle
+from actors.net.transport import is_onion_host
 from protocol.envelope import MsgType, encode_envelope
 from protocol.framing import frame
 from protocol.jmmessage import format_pubmsg, normalize_command

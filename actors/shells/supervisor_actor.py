@@ -17,17 +17,17 @@ from collections.abc import Callable
 import pykka
 from loguru import logger
 
-from actors.base import SUPERVISOR
+from actors.shells.base import SUPERVISOR
 from actors.core.supervision import Escalate, Restart, RestartPolicy, Stop, SupervisorCore, shutdown_plan
-from actors.directory import DirectoryActor
+from actors.shells.directory import DirectoryActor
 from actors.errors import TransportError
-from actors.inbox import Inbox
-from actors.messages import (ChildExited, ChildStarted, Escalated, Message, PeerDown,
+from actors.shells.inbox import Inbox
+from actors.core.messages import (ChildExited, ChildStarted, Escalated, Message, PeerDown,
                              RestartChild, Shutdown, SpawnPeer)
-from actors.peer import PeerActor
-from actors.registry import NickRegistry
-from actors.router import Router
-from actors.runtime import settle
+from actors.shells.peer import PeerActor
+from actors.shells.registry import NickRegistry
+from actors.shells.router import Router
+from actors.shells.runtime import settle
 from protocol.errors import ProtocolError
 
 CORE_POLICY = RestartPolicy("permanent", max_restarts=3, within_seconds=30.0,

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 import msgspec
 import pytest
 
-import actors.messages as messages
+import actors.core.messages as messages
 from protocol.jmmessage import PrivMsg
 from protocol.peerlist import PeerlistEntry
 

@@ -17,7 +17,7 @@ from actors.core.supervision import (
 from actors.errors import (
     DialTimeoutError, HandshakeRejectedByRemoteError, ProxyUnreachableError, TransportError,
 )
-from actors.faults import CrashInjected
+from actors.faults.injector import CrashInjected
 from protocol.errors import EnvelopeError, HandshakeRejectedError, ProtocolError
 
 PERMANENT = RestartPolicy(child_type="permanent", backoff_jitter=0.0)

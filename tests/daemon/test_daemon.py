@@ -1,6 +1,6 @@
 """Daemon mode: the control protocol, its guards, and the remote facades against localnet.
 
-In-process daemons (fast) cover the protocol and the facades; ``python -m actors.daemon``
+In-process daemons (fast) cover the protocol and the facades; ``python -m actors.daemon.server``
 subprocesses cover what only a real process shows: SIGTERM while a client waits, a
 restart the remote facade reconnects to, and a client process SIGKILLed mid-wait.
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from actors.client import ClientCore
-from actors.controlproto import (MAX_CONSECUTIVE_GARBAGE, MAX_REQUEST_LINE, PROTOCOL_VERSION,
+from actors.api.client import ClientCore
+from actors.daemon.wire import (MAX_CONSECUTIVE_GARBAGE, MAX_REQUEST_LINE, PROTOCOL_VERSION,
                                  ControlProtocolError, DaemonRefusedError)
-from actors.daemon import DaemonServer
-from actors.runtime import PeerHandle
+from actors.daemon.server import DaemonServer
+from actors.shells.runtime import PeerHandle
 from localnet.coinjoin import (build_auth_revelation, commitment_of, parse_auth_revelation,
                                random_utxo)
 from localnet.network import LocalNet
@@ -95,10 +95,10 @@ class RawConn:
 
 
 def start_daemon(tmp_path, *extra):
-    """``python -m actors.daemon --localnet``; returns the process and its ``ready`` line."""
+    """``python -m actors.daemon.server --localnet``; returns the process and its ``ready`` line."""
     log = open(tmp_path / "daemon.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "actors.daemon", "--socket", str(tmp_path / "d.sock"),
+        [sys.executable, "-m", "actors.daemon.server", "--socket", str(tmp_path / "d.sock"),
          "--cookie", str(tmp_path / "cookie"), "--localnet", *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
     log.close()

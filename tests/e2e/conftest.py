@@ -24,8 +24,8 @@ import pytest
 
 from tests.polling import wait_until  # noqa: F401 - re-exported to the e2e tests
 
-from actors.client import ClientCore
-from actors.daemon import DaemonServer
+from actors.api.client import ClientCore
+from actors.daemon.server import DaemonServer
 from localnet.coinjoin import build_auth_revelation, build_tx, commitment_of, parse_auth_revelation
 from localnet.coinjoin import parse_ioauth, random_utxo, verify_ioauth_btc_sig
 from localnet.network import LocalNet

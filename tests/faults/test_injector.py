@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.core.supervision import FailureKind, classify
-from actors.faults import (
+from actors.faults.injector import (
     CRASH_POINTS, Bandwidth, Corrupt, Crash, CrashInjected, CrashPoints, Drop, Duplicate,
     FaultInjector, FaultPlan, FaultRule, FaultyTransport, Latency, LimitData, Partition,
     Reorder, Reset, Slice, Stall, Trace, fault_plan_report, line_commands, memory_pair,
     plan_from_env, replay_hint,
 )
-from actors.transport import SocketTransport
+from actors.net.transport import SocketTransport
 
 TARGET = ("directory", "d1.onion:5222")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.faults import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate, FaultInjector,
+from actors.faults.injector import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate, FaultInjector,
                            FaultPlan, FaultRule, Latency, Partition, Reorder, Reset, Stall,
                            memory_pair, plan_from_env)
 from localnet.directory import DirectoryServer

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from actors.config import Limits
-from actors.connection import LineConnection
+from actors.api.config import Limits
+from actors.net.connection import LineConnection
 from protocol.envelope import MsgType
 from protocol.naclbox import NaclKeypair
 from tests.e2e.conftest import wait_until
@@ -132,7 +132,7 @@ class _Transport:
 
 
 def test_reader_pauses_while_the_owner_mailbox_is_backed_up():
-    from actors.runtime import Stats
+    from actors.shells.runtime import Stats
     limits = Limits(max_queued_batches=4, mailbox_high_water=10, mailbox_low_water=2)
     owner, downstream, stats = _FakeRef(), _FakeRef(), Stats()
     transport = _Transport([b'{"type": 798, "line": ""}\r\n'] * 50)

@@ -9,8 +9,8 @@ import socket
 import pytest
 from loguru import logger
 
-import actors.demo as demo
-from actors.config import build_config
+import actors.app.demo as demo
+from actors.api.config import build_config
 from localnet.network import LocalNet
 from protocol import NickIdentity
 from protocol.envelope import MsgType

@@ -1,7 +1,7 @@
 """The onion SOCKS5 gateway, driven by real SOCKS clients over loopback sockets.
 
 Each test goes through the same client code production uses (python-socks with remote
-DNS, and ``actors.transport.dial`` itself) or through PySocks, to a small echo server,
+DNS, and ``actors.net.transport.dial`` itself) or through PySocks, to a small echo server,
 so a mismatch between the gateway and what Tor would answer shows up as a wrong error
 class in the client, not only as a wrong byte.
 """
@@ -35,7 +35,7 @@ from actors.errors import (
     ProxyProtocolError,
     ProxyUnreachableError,
 )
-from actors.transport import (
+from actors.net.transport import (
     CATEGORY_DIRECTORY,
     CATEGORY_PEER,
     PROCESS_ISOLATION_TOKEN,

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli import main
-from actors.service import ExitCode, make_client
-from actors.settings import DEFAULT_CONFIG, ServiceSettings, SettingsError, settings_from_dict
+from actors.app.cli import main
+from actors.app.service import ExitCode, make_client
+from actors.app.settings import DEFAULT_CONFIG, ServiceSettings, SettingsError, settings_from_dict
 from localnet.network import LocalNet
 
 ROOT = Path(__file__).resolve().parents[2]

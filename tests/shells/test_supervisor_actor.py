@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pykka
 import pytest
 
-from actors.base import SUPERVISOR, ChildActor, handles
-from actors.faults import FaultPlan, FaultRule, Latency
-from actors.messages import ChildExited, Message
-from actors.runtime import AddressBook, Stats
+from actors.shells.base import SUPERVISOR, ChildActor, handles
+from actors.faults.injector import FaultPlan, FaultRule, Latency
+from actors.core.messages import ChildExited, Message
+from actors.shells.runtime import AddressBook, Stats
 from localnet.network import LocalNet
 from protocol.errors import MessageError
 from protocol.crypto import NickIdentity

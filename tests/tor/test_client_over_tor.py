@@ -15,7 +15,7 @@ import pytest
 from stem.control import Controller, EventType
 from stem.response.events import StreamEvent
 
-from actors.transport import CATEGORY_DIRECTORY, CATEGORY_PEER
+from actors.net.transport import CATEGORY_DIRECTORY, CATEGORY_PEER
 from localnet.coinjoin import (build_auth_revelation, commitment_of, parse_auth_revelation,
                                parse_ioauth, random_utxo, verify_ioauth_btc_sig)
 from localnet.network import LocalNet

@@ -13,7 +13,7 @@ from python_socks import ProxyType
 from python_socks.sync import Proxy
 
 from actors.errors import DestinationUnreachableError, ProxyAuthError, ProxyUnreachableError
-from actors.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, credentials_for, dial
+from actors.net.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, credentials_for, dial
 from localnet.tornet import free_ports
 
 pytestmark = pytest.mark.microsocks

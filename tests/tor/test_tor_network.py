@@ -14,7 +14,7 @@ from stem.control import Controller, EventType
 from stem.response.events import StreamEvent
 
 from actors.errors import DestinationRefusedError, DestinationUnreachableError
-from actors.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, dial
+from actors.net.transport import CATEGORY_DIRECTORY, CATEGORY_PEER, SocksConfig, dial
 from localnet.tornet import DEFAULT_VIRTUAL_PORT as ONION_PORT
 
 pytestmark = [pytest.mark.tor, pytest.mark.timeout(60, func_only=True)]
