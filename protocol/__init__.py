@@ -5,13 +5,14 @@ from protocol.jmmessage import JMLine, PrivMsg
 from protocol.peerlist import PeerlistEntry
 from protocol.bond import FidelityBondProof
 from protocol.crypto import NickIdentity
-from protocol.errors import ProtocolError
+from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from protocol.naclbox import NaclKeypair
 from protocol.nickauth import NickAuthChallenge, NickAuthProof, NickAuthResult
 from protocol.offers import OfferSegment
 
 __all__ = [
-    "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "MsgType", "NaclKeypair",
-    "NickAuthChallenge", "NickAuthProof", "NickAuthResult", "NickIdentity", "OfferSegment",
-    "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+    "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "LocalProtocolError",
+    "MsgType", "NaclKeypair", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
+    "NickIdentity", "OfferSegment", "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+    "RemoteProtocolError",
 ]

@@ -16,7 +16,7 @@ import coincurve
 import msgspec
 
 from protocol.crypto import bitcoin_message_hash, verify_der
-from protocol.errors import BondError
+from protocol.errors import BondError, LocalProtocolError, ProtocolError
 
 PROOF_LEN = 252
 _LAYOUT = struct.Struct("<72s72s33sH33s32sII")
@@ -85,11 +85,12 @@ def _cert_messages(cert_pub: bytes, cert_expiry: int) -> tuple[bytes, bytes]:
     )
 
 
-def _nick_message(taker_nick: str, maker_nick: str) -> bytes:
+def _nick_message(taker_nick: str, maker_nick: str,
+                  error: type[ProtocolError] = BondError) -> bytes:
     try:
         return (taker_nick + "|" + maker_nick).encode("ascii")
     except UnicodeEncodeError as exc:
-        raise BondError("bond nicks must be ASCII") from exc
+        raise error("bond nicks must be ASCII") from exc
 
 
 def verify_bond_proof(proof: FidelityBondProof, taker_nick: str, maker_nick: str) -> None:
@@ -124,21 +125,21 @@ def create_bond_proof(
 ) -> str:
     """Build a ``!tbond`` argument, as a maker does; used by localnet fake makers."""
     if not 0 <= cert_expiry <= 0xFFFF:
-        raise BondError(f"cert_expiry {cert_expiry} does not fit in 16 bits")
+        raise LocalProtocolError(f"cert_expiry {cert_expiry} does not fit in 16 bits")
     if not (0 <= vout <= 0xFFFFFFFF and 0 <= locktime <= 0xFFFFFFFF):
-        raise BondError("vout and locktime must fit in 32 bits")
+        raise LocalProtocolError("vout and locktime must fit in 32 bits")
     if not _TXID_RE.fullmatch(txid_hex):
-        raise BondError("txid must be 64 hex characters")
+        raise LocalProtocolError("txid must be 64 hex characters")
     if not all(isinstance(k, bytes) and len(k) == 32 for k in (utxo_priv, cert_priv)):
-        raise BondError("bond private keys must be 32 bytes")
+        raise LocalProtocolError("bond private keys must be 32 bytes")
     try:
         utxo_key = coincurve.PrivateKey(utxo_priv)
         cert_key = coincurve.PrivateKey(cert_priv)
     except ValueError as exc:
-        raise BondError(f"invalid bond private key: {exc}") from exc
+        raise LocalProtocolError(f"invalid bond private key: {exc}") from exc
     cert_pub = cert_key.public_key.format(compressed=True)
     raw = _LAYOUT.pack(
-        _sign_padded(cert_key, _nick_message(taker_nick, maker_nick)),
+        _sign_padded(cert_key, _nick_message(taker_nick, maker_nick, LocalProtocolError)),
         _sign_padded(utxo_key, _cert_messages(cert_pub, cert_expiry)[0]),
         cert_pub,
         cert_expiry,

@@ -18,7 +18,7 @@ import struct
 
 import coincurve
 
-from protocol.errors import CryptoError, NickMismatchError, SignatureError
+from protocol.errors import LocalProtocolError, NickMismatchError, SignatureError
 from protocol.jmmessage import PrivMsg, format_privmsg, parse_privmsg
 
 ONION_HOSTID = "onion-network"
@@ -114,11 +114,11 @@ class NickIdentity:
             self._key = coincurve.PrivateKey()
         else:
             if not isinstance(private_key_bytes, bytes) or len(private_key_bytes) != 32:
-                raise CryptoError("identity private key must be 32 bytes")
+                raise LocalProtocolError("identity private key must be 32 bytes")
             try:
                 self._key = coincurve.PrivateKey(private_key_bytes)
             except ValueError as exc:
-                raise CryptoError("identity private key is not a valid secp256k1 scalar") from exc
+                raise LocalProtocolError("identity private key is not a valid secp256k1 scalar") from exc
         self.public_key_hex = self._key.public_key.format(compressed=True).hex()
         self.nick = nick_from_pubkey(self.public_key_hex)
 

@@ -6,7 +6,7 @@ enforce. The limit is checked *while* bytes arrive, so a peer streaming megabyte
 without a newline costs us at most ``max_line`` bytes of memory, never the whole flood.
 """
 
-from protocol.errors import FramingError, LineTooLongError
+from protocol.errors import LineTooLongError, LocalProtocolError
 
 DEFAULT_MAX_LINE = 40_000
 
@@ -87,7 +87,7 @@ class LineBuffer:
 def frame(line: bytes, max_line: int = DEFAULT_MAX_LINE) -> bytes:
     """Terminate one outgoing line with ``\\r\\n`` (REF only recognises that delimiter)."""
     if b"\r" in line or b"\n" in line:
-        raise FramingError("outgoing line contains a raw CR or LF byte")
+        raise LocalProtocolError("outgoing line contains a raw CR or LF byte")
     if len(line) > max_line:
-        raise LineTooLongError(f"outgoing line of {len(line)} bytes exceeds max_line={max_line}")
+        raise LocalProtocolError(f"outgoing line of {len(line)} bytes exceeds max_line={max_line}")
     return line + b"\r\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from protocol.errors import HandshakeError, HandshakeRejectedError
+from protocol.errors import HandshakeError, HandshakeRejectedError, LocalProtocolError
 
 APP_NAME = "joinmarket"
 PROTO_VER = 5
@@ -103,15 +103,15 @@ def _features_json(features: Iterable[str]) -> dict[str, bool]:
     names = set(features)
     for name in names:
         if not isinstance(name, str) or not name:
-            raise HandshakeError(f"feature names must be non-empty strings, got {name!r}")
+            raise LocalProtocolError(f"feature names must be non-empty strings, got {name!r}")
     return {name: True for name in sorted(names)}
 
 
 def _require_nick_and_network(nick: str, network: str) -> None:
     if not isinstance(nick, str) or not nick:
-        raise HandshakeError(f"handshake nick must be a non-empty string, got {nick!r}")
+        raise LocalProtocolError(f"handshake nick must be a non-empty string, got {nick!r}")
     if network not in NETWORKS:
-        raise HandshakeError(f"unknown network {network!r}; expected one of {sorted(NETWORKS)}")
+        raise LocalProtocolError(f"unknown network {network!r}; expected one of {sorted(NETWORKS)}")
 
 
 def build_peer_handshake(
@@ -120,7 +120,7 @@ def build_peer_handshake(
     """The inner ``line`` of our HANDSHAKE (793), byte-identical to what REF/NG emit."""
     _require_nick_and_network(nick, network)
     if not is_valid_location(location):
-        raise HandshakeError(f"invalid location-string {location!r}")
+        raise LocalProtocolError(f"invalid location-string {location!r}")
     return json.dumps({
         "app-name": APP_NAME,
         "directory": False,

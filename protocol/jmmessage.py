@@ -8,7 +8,7 @@ the ``data`` we hand to signature verification is byte-for-byte what the sender 
 
 import msgspec
 
-from protocol.errors import MessageError
+from protocol.errors import LocalProtocolError, MessageError, ProtocolError
 
 COMMAND_PREFIX = "!"
 PUBLIC = "PUBLIC"
@@ -52,11 +52,11 @@ def normalize_command(cmd: str) -> str:
     return cmd.lstrip(COMMAND_PREFIX)
 
 
-def _check_nick(nick: str, role: str) -> None:
+def _check_nick(nick: str, role: str, error: type[ProtocolError] = MessageError) -> None:
     if not nick:
-        raise MessageError(f"empty {role} nick")
+        raise error(f"empty {role} nick")
     if len(nick) > MAX_NICK_LENGTH:
-        raise MessageError(f"{role} nick is {len(nick)} chars, limit {MAX_NICK_LENGTH}")
+        raise error(f"{role} nick is {len(nick)} chars, limit {MAX_NICK_LENGTH}")
 
 
 def parse_jm_line(line: str) -> JMLine:
@@ -109,9 +109,9 @@ def parse_privmsg(line: str) -> PrivMsg:
 
 
 def _check_outgoing_nick(nick: str, role: str) -> None:
-    _check_nick(nick, role)
+    _check_nick(nick, role, LocalProtocolError)
     if COMMAND_PREFIX in nick or any(c.isspace() for c in nick):
-        raise MessageError(f"{role} nick {nick!r} contains '!' or whitespace")
+        raise LocalProtocolError(f"{role} nick {nick!r} contains '!' or whitespace")
 
 
 def format_pubmsg(from_nick: str, body: str) -> str:
@@ -119,7 +119,7 @@ def format_pubmsg(from_nick: str, body: str) -> str:
     _check_outgoing_nick(from_nick, "from")
     body = body.lstrip(COMMAND_PREFIX)
     if not body:
-        raise MessageError("public message body is empty")
+        raise LocalProtocolError("public message body is empty")
     return f"{from_nick}{COMMAND_PREFIX}{PUBLIC}{COMMAND_PREFIX}{body}"
 
 
@@ -131,13 +131,13 @@ def format_privmsg(
     _check_outgoing_nick(to_nick, "to")
     command = normalize_command(command)
     if not command or " " in command or COMMAND_PREFIX in command:
-        raise MessageError(f"invalid privmsg command {command!r}")
+        raise LocalProtocolError(f"invalid privmsg command {command!r}")
     if not data:
-        raise MessageError(f"privmsg {command!r} needs non-empty data (REF rejects empty data)")
+        raise LocalProtocolError(f"privmsg {command!r} needs non-empty data (REF rejects empty data)")
     if "\r" in data or "\n" in data:
-        raise MessageError(f"privmsg {command!r} data contains a line break")
+        raise LocalProtocolError(f"privmsg {command!r} data contains a line break")
     for name, token in (("pubkey", pubkey_hex), ("signature", sig_b64)):
         if not token or " " in token:
-            raise MessageError(f"privmsg {name} must be one non-empty token, got {token!r}")
+            raise LocalProtocolError(f"privmsg {name} must be one non-empty token, got {token!r}")
     bang = COMMAND_PREFIX
     return f"{from_nick}{bang}{to_nick}{bang}{command} {data} {pubkey_hex} {sig_b64}"

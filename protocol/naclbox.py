@@ -13,7 +13,7 @@ import re
 import nacl.exceptions
 import nacl.public
 
-from protocol.errors import CryptoError
+from protocol.errors import CryptoError, LocalProtocolError
 
 KEY_LEN = 32
 NONCE_LEN = nacl.public.Box.NONCE_SIZE
@@ -36,7 +36,7 @@ class NaclKeypair:
     @classmethod
     def from_secret(cls, secret: bytes) -> "NaclKeypair":
         if not isinstance(secret, bytes) or len(secret) != KEY_LEN:
-            raise CryptoError(f"NaCl secret key must be {KEY_LEN} bytes")
+            raise LocalProtocolError(f"NaCl secret key must be {KEY_LEN} bytes")
         return cls(nacl.public.PrivateKey(secret))
 
     @property
@@ -70,11 +70,11 @@ def encrypt(
     if nonce is None:
         nonce = os.urandom(NONCE_LEN)
     elif not isinstance(nonce, bytes) or len(nonce) != NONCE_LEN:
-        raise CryptoError(f"nonce must be {NONCE_LEN} bytes")
+        raise LocalProtocolError(f"nonce must be {NONCE_LEN} bytes")
     try:
         data = plaintext.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise CryptoError("plaintext is not encodable as UTF-8") from exc
+        raise LocalProtocolError("plaintext is not encodable as UTF-8") from exc
     sealed = _box(our, their_pub_hex).encrypt(data, nonce)
     return base64.b64encode(bytes(sealed)).decode("ascii")
 

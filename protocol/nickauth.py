@@ -18,7 +18,7 @@ import coincurve
 import msgspec
 
 from protocol.crypto import NickIdentity, bitcoin_message_hash, nick_from_pubkey, verify_der
-from protocol.errors import NickAuthError
+from protocol.errors import LocalProtocolError, NickAuthError, ProtocolError
 
 DOMAIN_TAG = "nick-auth-v1"
 RESULT_CODES = frozenset({"ok", "malformed", "expired", "invalid", "policy"})
@@ -88,16 +88,17 @@ def expected_directory_id(host: str, port: int) -> str | None:
     return f"{host}:{port}"
 
 
-def _check_challenge(challenge_hex: str, directory_id: str) -> None:
+def _check_challenge(challenge_hex: str, directory_id: str,
+                     error: type[ProtocolError] = NickAuthError) -> None:
     if not isinstance(challenge_hex, str) or not _CHALLENGE_RE.fullmatch(challenge_hex):
-        raise NickAuthError("challenge must be 64 lowercase hex characters")
+        raise error("challenge must be 64 lowercase hex characters")
     if not isinstance(directory_id, str) or not _DIRECTORY_ID_RE.fullmatch(directory_id):
-        raise NickAuthError("directory-id is malformed")
+        raise error("directory-id is malformed")
 
 
 def build_challenge(challenge_hex: str, directory_id: str) -> str:
     """The 803 line a directory sends (used by localnet directories)."""
-    _check_challenge(challenge_hex, directory_id)
+    _check_challenge(challenge_hex, directory_id, LocalProtocolError)
     return _compact({"challenge": challenge_hex, "directory-id": directory_id})
 
 
@@ -199,7 +200,7 @@ def verify_proof(
 def build_result(code: str) -> str:
     """The 807 line; only ``ok`` is verified (used by localnet directories)."""
     if code not in RESULT_CODES:
-        raise NickAuthError(f"unknown nick-auth result code {code!r}")
+        raise LocalProtocolError(f"unknown nick-auth result code {code!r}")
     return _compact({"code": code, "verified": code == "ok"})
 
 

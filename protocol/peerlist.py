@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from protocol.errors import PeerlistError
+from protocol.errors import LocalProtocolError, PeerlistError
 from protocol.handshake import is_valid_location
 from protocol.jmmessage import MAX_NICK_LENGTH
 
@@ -97,16 +97,16 @@ def parse_peerlist(line: str) -> tuple[PeerlistEntry, ...]:
 
 def _format_entry(entry: PeerlistEntry, include_features: bool) -> str:
     if not is_valid_nick(entry.nick):
-        raise PeerlistError(f"cannot format invalid nick {entry.nick!r}")
+        raise LocalProtocolError(f"cannot format invalid nick {entry.nick!r}")
     if not is_valid_location(entry.location):
-        raise PeerlistError(f"cannot format invalid location {entry.location!r}")
+        raise LocalProtocolError(f"cannot format invalid location {entry.location!r}")
     text = f"{entry.nick};{entry.location}"
     if entry.disconnected:
         text += ";" + _DISCONNECTED
     if include_features and entry.features:
         for feature in entry.features:
             if not feature or any(c in _FEATURE_FORBIDDEN for c in feature):
-                raise PeerlistError(f"cannot format feature name {feature!r}")
+                raise LocalProtocolError(f"cannot format feature name {feature!r}")
         text += ";" + _FEATURES_PREFIX + _FEATURE_SEPARATOR.join(sorted(entry.features))
     return text
 

@@ -29,7 +29,7 @@ from actors.shells.runtime import PeerHandle
 from actors.shells.supervisor_actor import Supervisor
 from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType, encode_envelope
-from protocol.errors import ProtocolError
+from protocol.errors import LocalProtocolError
 from protocol.framing import frame
 from protocol.handshake import NOT_SERVING
 
@@ -138,7 +138,7 @@ class ClientCore:
         try:  # signed and framed here: bad arguments are the caller's ValueError, not a crash
             line = self.identity.build_privmsg(recipient, command, data)
             framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.config.limits.max_line)
-        except ProtocolError as exc:
+        except LocalProtocolError as exc:
             raise ValueError(f"send_privmsg(recipient={recipient[:70]!r}, command={command!r}): "
                              f"{exc}") from None
         reply: Future = Future()

@@ -20,7 +20,7 @@ from actors.errors import DialTimeoutError, TransportError
 from actors.core.messages import (ConnectionLost, Dialled, HandshakeDeadline, LinesIn, Reannounce,
                              SendLine, SendOutcome)
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, RemoteProtocolError
 from protocol.framing import frame
 
 ROUTER = "router"
@@ -28,7 +28,7 @@ INBOX = "inbox"
 REGISTRY = "registry"
 
 
-class ProtocolViolation(ProtocolError):
+class ProtocolViolation(RemoteProtocolError):
     """The remote broke the protocol badly enough that we hang up (stop, not restart)."""
 
 

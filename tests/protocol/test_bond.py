@@ -10,7 +10,7 @@ import pytest
 
 from protocol.bond import FidelityBondProof, create_bond_proof, parse_bond_proof, verify_bond_proof
 from protocol.crypto import bitcoin_message_hash, parse_and_verify_privmsg
-from protocol.errors import BondError
+from protocol.errors import BondError, LocalProtocolError
 from protocol.offers import parse_offer_body
 
 VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
@@ -150,5 +150,5 @@ def test_non_string_proof():
 def test_create_rejects_bad_inputs(kwargs, reason):
     args = dict(utxo_priv=UTXO_PRIV, cert_priv=CERT_PRIV, cert_expiry=52, txid_hex="aa" * 32,
                 vout=1, locktime=0, taker_nick=TAKER_NICK, maker_nick=MAKER_NICK) | kwargs
-    with pytest.raises(BondError, match=reason):
+    with pytest.raises(LocalProtocolError, match=reason):
         create_bond_proof(**args)

@@ -17,7 +17,7 @@ from protocol.crypto import (
     verify_message,
     verify_privmsg,
 )
-from protocol.errors import CryptoError, MessageError, NickMismatchError, SignatureError
+from protocol.errors import LocalProtocolError, MessageError, NickMismatchError, SignatureError
 from protocol.jmmessage import parse_privmsg
 
 VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
@@ -127,7 +127,7 @@ def test_identity_never_shows_its_secret():
 
 @pytest.mark.parametrize("secret", [b"\x00" * 32, b"\xff" * 32, b"\x11" * 31, "11" * 32])
 def test_invalid_identity_key_is_crypto_error(secret):
-    with pytest.raises(CryptoError):
+    with pytest.raises(LocalProtocolError):
         NickIdentity(secret)
 
 

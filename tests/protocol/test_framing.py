@@ -2,7 +2,7 @@
 
 import pytest
 
-from protocol.errors import FramingError, LineTooLongError
+from protocol.errors import LineTooLongError, LocalProtocolError
 from protocol.framing import DEFAULT_MAX_LINE, LineBuffer, frame
 
 
@@ -101,13 +101,13 @@ def test_frame_appends_crlf():
 
 @pytest.mark.parametrize("bad", [b"a\nb", b"a\r", b"\r\n"])
 def test_frame_rejects_raw_newlines(bad):
-    with pytest.raises(FramingError, match="CR or LF"):
+    with pytest.raises(LocalProtocolError, match="CR or LF"):
         frame(bad)
 
 
 def test_frame_rejects_too_long():
     assert frame(b"x" * 5, max_line=5) == b"xxxxx\r\n"
-    with pytest.raises(LineTooLongError):
+    with pytest.raises(LocalProtocolError):
         frame(b"x" * 6, max_line=5)
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from protocol.envelope import decode_envelope
-from protocol.errors import HandshakeError, HandshakeRejectedError
+from protocol.errors import HandshakeError, HandshakeRejectedError, LocalProtocolError
 from protocol.handshake import (
     APP_NAME, NETWORKS, NOT_SERVING, PROTO_VER, DirectoryHandshake, PeerHandshake,
     build_directory_handshake, build_peer_handshake, check_directory_reply,
@@ -59,7 +59,7 @@ def test_build_directory_handshake_matches_rejection_vector():
 ])
 def test_build_rejects_bad_inputs(kwargs, fragment):
     args = {"nick": "J5x", "network": "mainnet", **kwargs}
-    with pytest.raises(HandshakeError, match=fragment):
+    with pytest.raises(LocalProtocolError, match=fragment):
         build_peer_handshake(**args)
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from protocol.errors import MessageError
+from protocol.errors import LocalProtocolError, MessageError
 from protocol.jmmessage import (
     COMMAND_PREFIX, ENCRYPTED_COMMANDS, OFFER_TYPES, PLAINTEXT_COMMANDS, PRIVATE_COMMANDS,
     PUBLIC, PUBLIC_COMMANDS, JMLine, PrivMsg, format_privmsg, format_pubmsg,
@@ -110,7 +110,7 @@ def test_format_pubmsg():
     (("J5a", "!"), "empty"),
 ])
 def test_format_pubmsg_errors(args, fragment):
-    with pytest.raises(MessageError, match=fragment):
+    with pytest.raises(LocalProtocolError, match=fragment):
         format_pubmsg(*args)
 
 
@@ -131,7 +131,7 @@ def test_format_privmsg_single_bang_whether_or_not_command_has_one():
     (("J5a", "J5!b", "fill", "d", PUB, "s"), "to nick"),
 ])
 def test_format_privmsg_errors(args, fragment):
-    with pytest.raises(MessageError, match=fragment):
+    with pytest.raises(LocalProtocolError, match=fragment):
         format_privmsg(*args)
 
 
@@ -150,11 +150,11 @@ def test_privmsg_is_frozen_value():
 @pytest.mark.parametrize("data", ["two\nlines", "carriage\rreturn", "crlf\r\n"])
 def test_outgoing_data_with_a_line_break_is_refused(data):
     """A line break in data is never legitimate (fields are single-line tokens)."""
-    with pytest.raises(MessageError, match="line break"):
+    with pytest.raises(LocalProtocolError, match="line break"):
         format_privmsg("J5a", "J5b", "fill", data, "02" + "ab" * 32, "sig")
 
 
 @pytest.mark.parametrize("nick", ["has space", "tab\tnick", "new\nline"])
 def test_outgoing_nick_with_whitespace_is_refused(nick):
-    with pytest.raises(MessageError, match="whitespace"):
+    with pytest.raises(LocalProtocolError, match="whitespace"):
         format_privmsg("J5a", nick, "fill", "x", "02" + "ab" * 32, "sig")

@@ -8,7 +8,7 @@ import nacl.public
 import pytest
 
 from protocol.crypto import parse_and_verify_privmsg
-from protocol.errors import CryptoError
+from protocol.errors import CryptoError, LocalProtocolError
 from protocol.naclbox import NaclKeypair, decrypt, encrypt, is_nacl_pubkey_hex
 
 VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
@@ -105,18 +105,18 @@ def test_pubkey_hex_predicate():
 
 @pytest.mark.parametrize("nonce", [b"", b"\0" * 23, b"\0" * 25, "x" * 24])
 def test_bad_nonce(nonce):
-    with pytest.raises(CryptoError, match="nonce"):
+    with pytest.raises(LocalProtocolError, match="nonce"):
         encrypt(TAKER, MAKER.public_hex, "x", nonce=nonce)
 
 
 @pytest.mark.parametrize("secret", [b"", b"\0" * 31, "55" * 32])
 def test_bad_secret(secret):
-    with pytest.raises(CryptoError):
+    with pytest.raises(LocalProtocolError):
         NaclKeypair.from_secret(secret)
 
 
 def test_unencodable_plaintext():
-    with pytest.raises(CryptoError, match="UTF-8"):
+    with pytest.raises(LocalProtocolError, match="UTF-8"):
         encrypt(TAKER, MAKER.public_hex, "\ud800")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from protocol.crypto import NickIdentity
-from protocol.errors import NickAuthError
+from protocol.errors import LocalProtocolError, NickAuthError
 from protocol.nickauth import (
     NickAuthChallenge,
     NickAuthProof,
@@ -190,12 +190,12 @@ def test_parse_result_is_strict(line, reason):
 
 
 def test_build_result_unknown_code():
-    with pytest.raises(NickAuthError):
+    with pytest.raises(LocalProtocolError):
         build_result("maybe")
 
 
 def test_build_challenge_validates():
-    with pytest.raises(NickAuthError):
+    with pytest.raises(LocalProtocolError):
         build_challenge("zz", DIRECTORY_ID)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from protocol.errors import PeerlistError
+from protocol.errors import LocalProtocolError, PeerlistError
 from protocol.peerlist import (
     PeerlistEntry, format_peerlist, parse_peerlist, parse_peerlist_lenient,
 )
@@ -100,5 +100,5 @@ def test_format_parse_round_trip():
     (E("J5a", NS, features={""}), "feature"),
 ])
 def test_format_rejects_what_would_not_parse_back(entry, fragment):
-    with pytest.raises(PeerlistError, match=fragment):
+    with pytest.raises(LocalProtocolError, match=fragment):
         format_peerlist([entry], include_features=True)
