@@ -25,6 +25,7 @@ from actors.errors import ClientClosedError
 from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft, RecordBinding,
                              RegisterWait, SendPrivmsg, Shutdown, StartOrderbookFetch, SyncNicks,
                              TryDirectConnect)
+from actors.shells.names import INBOX, REGISTRY, ROUTER
 from actors.shells.runtime import PeerHandle
 from actors.shells.supervisor_actor import Supervisor
 from protocol.crypto import NickIdentity
@@ -89,7 +90,7 @@ class ClientCore:
 
     def connect_all(self) -> Future:
         reply: Future = Future()
-        self.ctx.book.tell("router", AwaitFirstRound(reply))
+        self.ctx.book.tell(ROUTER, AwaitFirstRound(reply))
         return reply
 
     def connected_count(self) -> int:
@@ -127,7 +128,7 @@ class ClientCore:
 
     def fetch_orderbook(self, max_wait: float, min_wait: float, quiet_period: float) -> Future:
         reply: Future = Future()
-        self.ctx.book.tell("inbox", StartOrderbookFetch(next(self._ids), float(max_wait),
+        self.ctx.book.tell(INBOX, StartOrderbookFetch(next(self._ids), float(max_wait),
                                                         float(min_wait), float(quiet_period), reply))
         return reply
 
@@ -142,7 +143,7 @@ class ClientCore:
             raise ValueError(f"send_privmsg(recipient={recipient[:70]!r}, command={command!r}): "
                              f"{exc}") from None
         reply: Future = Future()
-        self.ctx.book.tell("router", SendPrivmsg(recipient, command, framed, force_channel,
+        self.ctx.book.tell(ROUTER, SendPrivmsg(recipient, command, framed, force_channel,
                                                  log_routing, reply))
         return reply
 
@@ -155,7 +156,7 @@ class ClientCore:
             reply.set_result({})
             return reply
         counts = tuple(sorted((expected_counts or {}).items()))
-        self.ctx.book.tell("inbox", RegisterWait(next(self._ids), nicks, expected_command, counts,
+        self.ctx.book.tell(INBOX, RegisterWait(next(self._ids), nicks, expected_command, counts,
                                                  float(timeout), reply))
         return reply
 
@@ -170,7 +171,7 @@ class ClientCore:
             listing=views.registry.listed.get(nick, frozenset()),
             location=self.get_peer_location(nick))
         if binding is not None:
-            self.ctx.book.tell("router", RecordBinding(nick, binding.channel_id))
+            self.ctx.book.tell(ROUTER, RecordBinding(nick, binding.channel_id))
         return binding
 
     def upgrade_channel_prefer_direct(self, nick: str, current_channel: str) -> str:
@@ -178,7 +179,7 @@ class ClientCore:
                                prefer_direct=self.config.prefer_direct)
 
     def try_direct_connect(self, nick: str) -> None:
-        self.ctx.book.tell("router", TryDirectConnect(nick))
+        self.ctx.book.tell(ROUTER, TryDirectConnect(nick))
 
     def get_peer_location(self, nick: str) -> str | None:
         location = self.ctx.views.registry.locations.get(nick)
@@ -196,7 +197,7 @@ class ClientCore:
     def sync_nicks_with_peerlist(self, server: str, active_nicks: Iterable[str]) -> Future:
         applied: Future = Future()
         name = normalize_directory(server, allow_clearnet=True)
-        self.ctx.book.tell("registry", SyncNicks(name, frozenset(active_nicks), applied))
+        self.ctx.book.tell(REGISTRY, SyncNicks(name, frozenset(active_nicks), applied))
         return applied
 
     def stats(self) -> dict[str, int]:

@@ -1,11 +1,22 @@
-"""Validated client configuration (API.md "Construction"): errors at construction time."""
+"""Validated client configuration (API.md "Construction"): errors at construction time.
+
+Every field is checked when a :class:`ClientConfig` or :class:`Limits` is built, with a
+``ValueError`` that names the field. Our own config must never reach an actor invalid:
+an actor that then builds a handshake from it would fail in a way that looks like the
+remote's fault (issue 10: an unchecked ``our_location`` stopped a healthy directory).
+"""
 
 from __future__ import annotations
+
+import math
 
 import msgspec
 
 from actors.net.transport import SocksConfig, is_onion_host
-from protocol.handshake import NETWORKS, NOT_SERVING
+from protocol.handshake import NETWORKS, NOT_SERVING, is_valid_location
+
+__all__ = ["DEFAULT_DIRECTORY_PORT", "NICK_AUTH_MODES", "ClientConfig", "Limits", "build_config",
+           "normalize_directory"]
 
 DEFAULT_DIRECTORY_PORT = 5222
 NICK_AUTH_MODES = ("disabled", "prefer_verified", "require_verified")
@@ -27,6 +38,21 @@ class Limits(msgspec.Struct, frozen=True):
     max_queued_batches: int = 64
     max_offers_per_maker: int = 64
 
+    def __post_init__(self) -> None:
+        for field in self.__struct_fields__:
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                    or (isinstance(value, float) and not math.isfinite(value)):
+                raise ValueError(f"limits.{field}: must be a positive number, got {value!r}")
+            if field not in _FLOAT_LIMITS and not isinstance(value, int):
+                raise ValueError(f"limits.{field}: must be a positive integer, got {value!r}")
+        if self.mailbox_low_water >= self.mailbox_high_water:
+            raise ValueError(f"limits.mailbox_low_water: must be below mailbox_high_water "
+                             f"({self.mailbox_low_water} >= {self.mailbox_high_water})")
+
+
+_FLOAT_LIMITS = frozenset({"replay_ttl"})
+
 
 class ClientConfig(msgspec.Struct, frozen=True):
     directories: tuple[str, ...]
@@ -43,12 +69,45 @@ class ClientConfig(msgspec.Struct, frozen=True):
     routable_grace: float = 0.1
     limits: Limits = Limits()
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.directories, tuple) or not self.directories \
+                or not all(isinstance(d, str) and d for d in self.directories):
+            raise ValueError(f"directory_servers: need a non-empty list of 'host:port' strings, "
+                             f"got {self.directories!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network: {self.network!r} is not one of {sorted(NETWORKS)}")
+        if not isinstance(self.socks, SocksConfig):
+            raise ValueError(f"socks: expected a SocksConfig, got {self.socks!r}")
+        if not isinstance(self.socks.host, str) or not self.socks.host.strip():
+            raise ValueError(f"socks_host: must be a non-empty host name, got {self.socks.host!r}")
+        if isinstance(self.socks.port, bool) or not isinstance(self.socks.port, int) \
+                or not 0 < self.socks.port < 65536:
+            raise ValueError(f"socks_port: invalid port {self.socks.port!r}")
+        for field in ("connection_timeout", "peer_handshake_wait", "routable_grace"):
+            _require_positive(field, getattr(self, field))
+        for field in ("neutrino_compat", "prefer_direct"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"{field}: must be a bool, got {getattr(self, field)!r}")
+        if not isinstance(self.our_location, str) or not is_valid_location(self.our_location):
+            raise ValueError(f"our_location: {self.our_location!r} is neither {NOT_SERVING!r} "
+                             "nor 'host:port' with a port in 1..65535")
+        if self.nick_auth_mode not in NICK_AUTH_MODES:
+            raise ValueError(f"nick_auth_mode: {self.nick_auth_mode!r} is not one of {NICK_AUTH_MODES}")
+        if not isinstance(self.limits, Limits):
+            raise ValueError(f"limits: expected actors.api.config.Limits, got {self.limits!r}")
+
     @property
     def features(self) -> frozenset[str]:
         base = {"peerlist_features", "ping"}
         if self.neutrino_compat:
             base.add("neutrino_compat")
         return frozenset(base)
+
+
+def _require_positive(field: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or not math.isfinite(value):
+        raise ValueError(f"{field}: must be a positive number of seconds, got {value!r}")
 
 
 def normalize_directory(server: str, allow_clearnet: bool) -> str:
@@ -75,14 +134,12 @@ def build_config(directory_servers, network, *, socks_host="127.0.0.1", socks_po
         raise ValueError("directory_servers: need a non-empty list of 'host:port' strings")
     directories = tuple(dict.fromkeys(
         normalize_directory(s, allow_clearnet) for s in directory_servers))
-    if network not in NETWORKS:
-        raise ValueError(f"network: {network!r} is not one of {sorted(NETWORKS)}")
-    if not isinstance(connection_timeout, (int, float)) or connection_timeout <= 0:
-        raise ValueError(f"connection_timeout: must be positive, got {connection_timeout!r}")
-    if not isinstance(socks_port, int) or not 0 < socks_port < 65536:
-        raise ValueError(f"socks_port: invalid port {socks_port!r}")
-    if nick_auth_mode not in NICK_AUTH_MODES:
-        raise ValueError(f"nick_auth_mode: {nick_auth_mode!r} is not one of {NICK_AUTH_MODES}")
+    _require_positive("connection_timeout", connection_timeout)
+    flags = {"neutrino_compat": neutrino_compat, "prefer_direct_connections": prefer_direct_connections,
+             "stream_isolation": stream_isolation, "allow_clearnet": allow_clearnet}
+    for field, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{field}: must be True or False, got {value!r}")
     return ClientConfig(
         directories=directories, network=network,
         socks=SocksConfig(host=socks_host, port=socks_port, stream_isolation=bool(stream_isolation),

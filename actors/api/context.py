@@ -10,6 +10,7 @@ from typing import Any
 from actors.api.config import ClientConfig
 from actors.core.clock import RealClock, RealScheduler
 from actors.net.dialer import Dialer
+from actors.shells.names import CORE_ACTORS, SUPERVISOR, directory_name
 from actors.shells.runtime import AddressBook, Stats, Views
 from protocol.crypto import NickIdentity
 
@@ -25,7 +26,7 @@ class SystemContext:
         self.stats = Stats()
         self.views = Views()
         self.book = AddressBook(self.stats)
-        for name in ("supervisor", "registry", "inbox", "router", *config.directories):
+        for name in (SUPERVISOR, *CORE_ACTORS, *map(directory_name, config.directories)):
             self.book.restarting(name)  # stash until the supervisor has spawned them
         self.clock = RealClock()
         self.scheduler = RealScheduler(self.clock)

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 
 import msgspec
 
+from actors.core.supervision import FailureKind
 from protocol.jmmessage import PrivMsg
 from protocol.peerlist import PeerlistEntry
 
@@ -224,11 +225,15 @@ class FetchTick(Message):
 # --- Supervisor -------------------------------------------------------------------------------------
 
 class ChildExited(Message):
-    """A child's lifetime ended; ``kind`` is normal/network/protocol/bug (the child classifies)."""
+    """A child's lifetime ended; ``kind`` is None for a normal stop, else why it failed.
+
+    The child's shell classified the failure once, where it caught it; the supervisor
+    decides on the typed kind and never re-derives it from ``reason`` (which is for logs).
+    """
 
     name: str
     generation: int
-    kind: str
+    kind: FailureKind | None
     reason: str
 
 

@@ -1,7 +1,8 @@
 """Channel choice for a maker: pure functions over snapshots (API.md "Channel selection").
 
-A channel is ``"direct"`` or ``"directory:<host:port>"``. These functions decide; the
-Router actor and the facades apply the decision.
+A channel is ``"direct"`` or ``"directory:<host:port>"``; :func:`directory_channel` and
+:func:`channel_directory` are the only places that build and parse the second form.
+These functions decide; the Router actor and the facades apply the decision.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ from collections.abc import Sequence
 
 import msgspec
 
+__all__ = [
+    "DIRECT", "ChannelBinding", "channel_directory", "choose_binding", "directory_channel",
+    "parse_force_channel", "relay_candidates", "upgrade_channel",
+]
+
 DIRECT = "direct"
-DIRECTORY_PREFIX = "directory:"
+_DIRECTORY_PREFIX = "directory:"
 
 
 class ChannelBinding(msgspec.Struct, frozen=True):
@@ -28,17 +34,24 @@ class ChannelBinding(msgspec.Struct, frozen=True):
 
 
 def directory_channel(directory: str) -> str:
-    return DIRECTORY_PREFIX + directory
+    """The channel id of relaying through ``directory`` (``host:port``)."""
+    return _DIRECTORY_PREFIX + directory
+
+
+def channel_directory(channel: str) -> str | None:
+    """The ``host:port`` of a directory channel id; None for ``direct`` or anything else."""
+    if channel.startswith(_DIRECTORY_PREFIX):
+        return channel[len(_DIRECTORY_PREFIX):] or None
+    return None
 
 
 def parse_force_channel(channel: str, configured: Sequence[str]) -> str | None:
     """Return the directory name of a forced channel, ``None`` for direct; else ValueError."""
     if channel == DIRECT:
         return None
-    if channel.startswith(DIRECTORY_PREFIX):
-        name = channel[len(DIRECTORY_PREFIX):]
-        if name:
-            return name
+    name = channel_directory(channel)
+    if name:
+        return name
     raise ValueError(
         f"force_channel must be 'direct' or 'directory:<host>:<port>', got {channel!r}"
         + (f" (configured: {', '.join(configured)})" if configured else "")
@@ -79,6 +92,6 @@ def relay_candidates(connected: Sequence[str], carrying: frozenset[str], listing
 
 def upgrade_channel(current: str, *, direct_up: bool, prefer_direct: bool) -> str:
     """Upgrade a directory-pinned session to direct when possible; never downgrade."""
-    if current.startswith(DIRECTORY_PREFIX) and direct_up and prefer_direct:
+    if channel_directory(current) is not None and direct_up and prefer_direct:
         return DIRECT
     return current

@@ -5,13 +5,16 @@ Supervisor actor reports every child exit here and performs the returned
 :class:`Decision`. Keeping the rules in a plain class lets the tests pin each guarantee
 (OTP ``supervisor`` semantics, Akka ``restartWithBackoff`` timing) without threads.
 
-The rules (ARCHITECTURE.md section 4):
+The rules (ARCHITECTURE.md section 4), by :class:`FailureKind` — which the child's shell
+decided once, where it caught the exception (``actors/shells/base.py``):
 
-* network failure — restart with exponential backoff, forever, not counted toward the
+* ``NETWORK`` — restart with exponential backoff, forever, not counted toward the
   restart intensity: a directory down for an hour must not take the tree down;
-* protocol violation by the remote — stop that child, count it;
-* anything else is a bug — restart, counted; too many counted restarts in the window
-  escalate, exactly once;
+* ``REMOTE_VIOLATION`` / ``REJECTED`` — the remote broke the protocol or refused us:
+  stop that child, count it;
+* ``LOCAL_BUG`` — our fault (a bug, our own invalid data, remote input we failed to
+  contain): restart, counted; too many counted restarts in the window escalate, exactly
+  once;
 * a notification carrying an old generation comes from a child that was already
   replaced, and is ignored.
 """
@@ -20,38 +23,32 @@ from __future__ import annotations
 
 import enum
 import random
-import sys
 from collections import deque
 from collections.abc import Mapping
 from typing import Generic, Literal, TypeVar
 
 import msgspec
 
-from actors.errors import HandshakeRejectedByRemoteError
+__all__ = [
+    "SHUTDOWN_ORDER", "Backoff", "Decision", "Escalate", "FailureKind", "Ignore", "Restart",
+    "RestartPolicy", "Stash", "Stop", "SupervisorCore", "shutdown_plan",
+]
 
 
 class FailureKind(enum.Enum):
-    NETWORK = "network"
-    PROTOCOL = "protocol"
-    BUG = "bug"
+    """Why an incarnation failed, and so whose fault it was; travels in ``ChildExited``.
 
-
-def classify(exc: BaseException) -> FailureKind:
-    """Which supervision rule an exception falls under.
-
-    ``protocol.errors.ProtocolError`` subclasses ``ValueError`` and must not be taken for
-    a bug. It is looked up in ``sys.modules`` rather than imported: if that module was
-    never loaded, no ``ProtocolError`` can exist, and the supervisor stays importable
-    while ``protocol/`` is being changed.
+    The value is the short word the trace and logs show.
     """
-    protocol_errors = sys.modules.get("protocol.errors")
-    if isinstance(exc, HandshakeRejectedByRemoteError) or (
-        protocol_errors is not None and isinstance(exc, protocol_errors.ProtocolError)
-    ):
-        return FailureKind.PROTOCOL
-    if isinstance(exc, OSError):  # includes TimeoutError, ConnectionError, TransportError
-        return FailureKind.NETWORK
-    return FailureKind.BUG
+
+    NETWORK = "network"                    # EOF, reset, timeout, dial failure, busy nick
+    REMOTE_VIOLATION = "violation"         # the remote sent what the protocol forbids
+    REJECTED = "rejected"                  # the remote refused our handshake or nick-auth
+    LOCAL_BUG = "bug"                      # ours: a bug, our own invalid data or config
+
+    @property
+    def blames_remote(self) -> bool:
+        return self in (FailureKind.REMOTE_VIOLATION, FailureKind.REJECTED)
 
 
 class Backoff:
@@ -201,9 +198,9 @@ class SupervisorCore:
     def begin_shutdown(self) -> None:
         self._shutting_down = True
 
-    def on_child_exit(self, name: str, generation: int, exc: BaseException | None,
-                      now: float) -> Decision:
-        """Decide what follows a child's exit; ``exc`` is None for a normal stop.
+    def on_child_exit(self, name: str, generation: int, kind: FailureKind | None,
+                      now: float, reason: str = "") -> Decision:
+        """Decide what follows a child's exit; ``kind`` is None for a normal stop.
 
         A failure in ``on_start`` is reported here like any other exit (pykka does not
         call ``on_failure`` for it), so start failures back off and count the same way.
@@ -220,20 +217,20 @@ class SupervisorCore:
             return Ignore("stale generation")
         policy = child.policy
         child.backoff.record_failure(now)
-        if exc is None:
+        if kind is None:
             if policy.child_type == "permanent":
                 return self._restart(name, child, now, counted=True)
             return self._stop(child, name, "normal exit")
         if policy.child_type == "temporary":
-            return self._stop(child, name, f"temporary child failed: {exc!r}")
-        kind = classify(exc)
-        if kind is FailureKind.PROTOCOL:
+            return self._stop(child, name, f"temporary child failed ({kind.value}): {reason}")
+        if kind.blames_remote:
             self.protocol_violations += 1
-            return self._stop(child, name, f"protocol violation: {exc!r}")
+            return self._stop(child, name, f"remote {kind.value}: {reason}")
         if kind is FailureKind.NETWORK:
             retries = policy.max_network_retries
             if retries is not None and child.backoff.attempt >= retries:
-                return self._stop(child, name, f"gave up after {retries} network failures: {exc!r}")
+                return self._stop(child, name,
+                                  f"gave up after {retries} network failures: {reason}")
             return self._restart(name, child, now, counted=False)
         return self._restart(name, child, now, counted=True)
 

@@ -7,6 +7,12 @@ failure and reports it to the supervisor as a ``ChildExited`` message, so a fail
 our actors never touches the host application's actors and start failures are backed
 off like any other failure.
 
+Classification happens here, once, where the exception is caught (:func:`classify`):
+the result is a typed :class:`~actors.core.supervision.FailureKind`, and the remote is
+blamed only for what it sent (``RemoteProtocolError``) or refused, and only by the actor
+that owns its connection. Our own invalid data (``LocalProtocolError``, e.g. a
+handshake built from a bad config) is our bug, restarted and counted.
+
 Handlers are registered with :func:`handles`; a message without a handler is counted
 and logged, never silently ignored.
 """
@@ -19,10 +25,30 @@ from typing import Any, ClassVar
 import pykka
 from loguru import logger
 
-from actors.core.supervision import classify
 from actors.core.messages import ChildExited
+from actors.core.supervision import FailureKind
+from actors.errors import HandshakeRejectedByRemoteError
+from actors.shells.names import SUPERVISOR
+from protocol.errors import HandshakeRejectedError, RemoteProtocolError
 
-SUPERVISOR = "supervisor"
+__all__ = ["ChildActor", "classify", "handles"]
+
+
+def classify(exc: BaseException, owns_remote: bool) -> FailureKind:
+    """Whose fault ``exc`` is, for an actor that does (or does not) own a remote's connection.
+
+    Only remote input can blame a remote, and only the actor holding that remote's
+    connection can hang up on it; a ``RemoteProtocolError`` escaping any other actor is
+    input we failed to contain. ``LocalProtocolError`` (and a bare ``ProtocolError``, which
+    names no side) is never the remote's doing.
+    """
+    if isinstance(exc, (HandshakeRejectedError, HandshakeRejectedByRemoteError)):
+        return FailureKind.REJECTED if owns_remote else FailureKind.LOCAL_BUG
+    if isinstance(exc, RemoteProtocolError):
+        return FailureKind.REMOTE_VIOLATION if owns_remote else FailureKind.LOCAL_BUG
+    if isinstance(exc, OSError):  # includes TimeoutError, ConnectionError, TransportError
+        return FailureKind.NETWORK
+    return FailureKind.LOCAL_BUG
 
 
 def handles(*message_types: type) -> Callable[[Callable], Callable]:
@@ -35,8 +61,8 @@ def handles(*message_types: type) -> Callable[[Callable], Callable]:
 class ChildActor(pykka.ThreadingActor):
     kind: ClassVar[str] = "child"
     #: Whether this actor owns a connection to a remote. Only then is an escaping
-    #: ProtocolError that remote's violation (stop the child); anywhere else it is remote
-    #: input we failed to contain — our bug, restarted and counted like any other.
+    #: RemoteProtocolError that remote's violation (stop the child); anywhere else it is
+    #: remote input we failed to contain — our bug, restarted and counted like any other.
     owns_remote: ClassVar[bool] = False
     _handlers: ClassVar[dict[type, Callable]] = {}
 
@@ -87,23 +113,24 @@ class ChildActor(pykka.ThreadingActor):
             return None
 
     def on_stop(self) -> None:
-        self._exit("normal", "stopped")
+        self._exit(None, "stopped")
 
     # -- exits ---------------------------------------------------------------------------------
 
     def fail(self, exc: BaseException) -> None:
         """End this incarnation because of ``exc`` and let the supervisor decide what follows."""
-        kind = classify(exc).value
-        if kind == "protocol" and not self.owns_remote:
-            kind = "bug"
-        if kind == "bug":
-            logger.opt(exception=exc).error("{} crashed", self.name)
+        self.fail_with(classify(exc, self.owns_remote), f"{type(exc).__name__}: {exc}", exc)
+
+    def fail_with(self, kind: FailureKind, reason: str, exc: BaseException | None = None) -> None:
+        """End this incarnation with an already-decided ``kind`` (e.g. from a pure core)."""
+        if kind is FailureKind.LOCAL_BUG:
+            logger.opt(exception=exc).error("{} crashed: {}", self.name, reason)
         else:
-            logger.info("{} exits ({}): {}", self.name, kind, exc)
-        self._exit(kind, f"{type(exc).__name__}: {exc}")
+            logger.info("{} exits ({}): {}", self.name, kind.value, reason)
+        self._exit(kind, reason)
         self.stop()
 
-    def _exit(self, kind: str, reason: str) -> None:
+    def _exit(self, kind: FailureKind | None, reason: str) -> None:
         if self._exited:
             return
         self._exited = True
@@ -111,5 +138,5 @@ class ChildActor(pykka.ThreadingActor):
             self.cleanup()
         except Exception:  # noqa: BLE001 - cleanup must not mask the original exit
             logger.exception("{} cleanup failed", self.name)
-        if kind != "normal" or not self.ctx.stopping:
+        if kind is not None or not self.ctx.stopping:
             self.ctx.book.tell(SUPERVISOR, ChildExited(self.name, self.generation, kind, reason))

@@ -8,10 +8,11 @@ The actor is the only writer of its socket.
 
 from __future__ import annotations
 
-from actors.shells.base import SUPERVISOR, handles
+from actors.shells.base import handles
 from actors.core.routing import directory_channel
 from actors.errors import HandshakeRejectedByRemoteError, TransportError
-from actors.shells.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
+from actors.shells.link import LinkActor, ProtocolViolation
+from actors.shells.names import INBOX, REGISTRY, ROUTER, SUPERVISOR
 from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
                              PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
 from actors.net.transport import CATEGORY_DIRECTORY

@@ -17,8 +17,8 @@ from loguru import logger
 from actors.shells.base import ChildActor, handles
 from actors.core.orderbook import BondData, Offer, OrderbookFetch
 from actors.core.replies import ReplyBook, Reply
-from actors.core.routing import DIRECTORY_PREFIX
-from actors.shells.link import REGISTRY, ROUTER
+from actors.core.routing import channel_directory
+from actors.shells.names import REGISTRY, ROUTER
 from actors.shells.runtime import settle
 from actors.core.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
                              RegisterWait, StartOrderbookFetch, WaitExpired)
@@ -50,8 +50,9 @@ class Inbox(ChildActor):
         msg = message.msg
         if not self._verify(msg):
             return
-        if message.channel.startswith(DIRECTORY_PREFIX):
-            self._seen(msg.from_nick, message.channel[len(DIRECTORY_PREFIX):])
+        directory = channel_directory(message.channel)
+        if directory is not None:
+            self._seen(msg.from_nick, directory)
         if msg.command in OFFER_TYPES:
             self._offers(msg.from_nick, f"{msg.command} {msg.data}", True, message.channel)
             return
@@ -125,9 +126,10 @@ class Inbox(ChildActor):
             self.ctx.stats.inc("offers_rejected", len(errors))
         if not segments:
             return
-        if not verified and channel.startswith(DIRECTORY_PREFIX):
+        directory = channel_directory(channel)
+        if not verified and directory is not None:
             # a directory's orderbook is authoritative for presence (API.md "Orderbook")
-            self._seen(maker, channel[len(DIRECTORY_PREFIX):])
+            self._seen(maker, directory)
         if tbond and not verified:
             # a bond proof names the taker it is for, so only a signed privmsg can carry ours
             self.ctx.stats.inc("bonds_ignored_unsigned")

@@ -15,6 +15,7 @@ import pykka
 from loguru import logger
 
 from actors.shells.base import ChildActor, handles
+from actors.shells.names import INBOX, REGISTRY, ROUTER
 from actors.net.connection import LineConnection
 from actors.errors import DialTimeoutError, TransportError
 from actors.core.messages import (ConnectionLost, Dialled, HandshakeDeadline, LinesIn, Reannounce,
@@ -22,10 +23,6 @@ from actors.core.messages import (ConnectionLost, Dialled, HandshakeDeadline, Li
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
 from protocol.errors import ProtocolError, RemoteProtocolError
 from protocol.framing import frame
-
-ROUTER = "router"
-INBOX = "inbox"
-REGISTRY = "registry"
 
 
 class ProtocolViolation(RemoteProtocolError):

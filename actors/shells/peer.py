@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from actors.shells.base import SUPERVISOR
 from actors.core.routing import DIRECT
 from actors.errors import HandshakeRejectedByRemoteError
-from actors.shells.link import INBOX, ROUTER, LinkActor
+from actors.shells.link import LinkActor
+from actors.shells.names import INBOX, ROUTER, SUPERVISOR
 from actors.core.messages import ChildStarted, HandshakeDeadline, PeerDown, PeerUp, PrivmsgReceived, PubmsgReceived
 from actors.net.transport import CATEGORY_PEER
 from protocol.envelope import Envelope, MsgType

@@ -15,8 +15,10 @@ from types import MappingProxyType
 
 from loguru import logger
 
-from actors.shells.base import SUPERVISOR, ChildActor, handles
-from actors.core.routing import DIRECT, directory_channel, parse_force_channel, relay_candidates
+from actors.shells.base import ChildActor, handles
+from actors.core.routing import (DIRECT, channel_directory, directory_channel, parse_force_channel,
+                                 relay_candidates)
+from actors.shells.names import SUPERVISOR, directory_name, is_peer_name, peer_name
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
 from actors.core.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
                              DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
@@ -55,7 +57,7 @@ class Router(ChildActor):
     def started(self) -> None:
         self._publish()
         for name in self.ctx.book.names():  # a restarted Router relearns who is up
-            if name in self.ctx.config.directories or name.startswith("peer:"):
+            if name in self.ctx.config.directories or is_peer_name(name):
                 self.ctx.book.tell(name, Reannounce())
 
     # -- link status ------------------------------------------------------------------------------
@@ -204,7 +206,8 @@ class Router(ChildActor):
         channel = pending.candidates.pop(0)
         corr = next(self._corr)
         self.pending[corr] = pending
-        target = f"peer:{send.recipient}" if channel == DIRECT else channel[len("directory:"):]
+        target = peer_name(send.recipient) if channel == DIRECT \
+            else directory_name(channel_directory(channel))
         if not self.ctx.book.tell(target, SendLine(corr, pending.line)):
             self.pending.pop(corr)
             pending.failures.append(f"{channel}: not reachable")

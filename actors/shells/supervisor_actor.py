@@ -17,30 +17,23 @@ from collections.abc import Callable
 import pykka
 from loguru import logger
 
-from actors.shells.base import SUPERVISOR
 from actors.core.supervision import Escalate, Restart, RestartPolicy, Stop, SupervisorCore, shutdown_plan
 from actors.shells.directory import DirectoryActor
-from actors.errors import TransportError
 from actors.shells.inbox import Inbox
 from actors.core.messages import (ChildExited, ChildStarted, Escalated, Message, PeerDown,
                              RestartChild, Shutdown, SpawnPeer)
 from actors.shells.peer import PeerActor
 from actors.shells.registry import NickRegistry
 from actors.shells.router import Router
+from actors.shells.names import (CORE_ACTORS, INBOX, REGISTRY, ROUTER, SUPERVISOR, directory_name,
+                                 peer_name)
 from actors.shells.runtime import settle
-from protocol.errors import ProtocolError
 
 CORE_POLICY = RestartPolicy("permanent", max_restarts=3, within_seconds=30.0,
                             backoff_minimum=0.05, backoff_maximum=1.0)
 DIRECTORY_POLICY = RestartPolicy("permanent", max_restarts=5, within_seconds=60.0,
                                  backoff_minimum=1.0, backoff_maximum=60.0, backoff_jitter=0.2)
 PEER_POLICY = RestartPolicy("temporary")
-
-
-def _exception_for(kind: str, reason: str) -> BaseException | None:
-    """The core classifies exceptions; children report the class they already computed."""
-    return {"normal": None, "network": TransportError(reason),
-            "protocol": ProtocolError(reason)}.get(kind, RuntimeError(reason))
 
 
 class Supervisor(pykka.ThreadingActor):
@@ -62,12 +55,14 @@ class Supervisor(pykka.ThreadingActor):
             self.ctx.emit(Escalated(f"supervisor failed to start: {exc!r}"))
 
     def _start_children(self) -> None:
-        for name, kind, cls in (("registry", "registry", NickRegistry), ("inbox", "inbox", Inbox),
-                                ("router", "router", Router)):
-            self._add(name, kind, CORE_POLICY, lambda gen, n=name, c=cls: c.start(self.ctx, n, gen))
+        classes = {REGISTRY: NickRegistry, INBOX: Inbox, ROUTER: Router}
+        for name in CORE_ACTORS:
+            cls = classes[name]
+            self._add(name, cls.kind, CORE_POLICY, lambda gen, n=name, c=cls: c.start(self.ctx, n, gen))
         for directory in self.ctx.config.directories:
-            self._add(directory, "directory", DIRECTORY_POLICY,
-                      lambda gen, d=directory: DirectoryActor.start(self.ctx, d, gen))
+            name = directory_name(directory)
+            self._add(name, DirectoryActor.kind, DIRECTORY_POLICY,
+                      lambda gen, n=name: DirectoryActor.start(self.ctx, n, gen))
 
     def _add(self, name: str, kind: str, policy: RestartPolicy,
              factory: Callable[[int], pykka.ActorRef]) -> None:
@@ -99,11 +94,11 @@ class Supervisor(pykka.ThreadingActor):
     def on_exited(self, message: ChildExited) -> None:
         if self.ctx.stopping:
             return
-        decision = self.core.on_child_exit(message.name, message.generation,
-                                           _exception_for(message.kind, message.reason),
-                                           self.ctx.clock.now())
+        decision = self.core.on_child_exit(message.name, message.generation, message.kind,
+                                           self.ctx.clock.now(), message.reason)
+        kind = message.kind.value if message.kind is not None else "normal"
         self.ctx.record(SUPERVISOR, "child.exited",
-                        f"{message.name}#{message.generation} {message.kind} -> {type(decision).__name__}")
+                        f"{message.name}#{message.generation} {kind} -> {type(decision).__name__}")
         if isinstance(decision, Restart):
             self.ctx.stats.inc(f"restarts_{self.kinds.get(message.name, 'child')}")
             self.ctx.book.restarting(message.name)
@@ -130,7 +125,7 @@ class Supervisor(pykka.ThreadingActor):
         self._spawn(message.name, message.generation)
 
     def on_spawn_peer(self, message: SpawnPeer) -> None:
-        name = f"peer:{message.nick}"
+        name = peer_name(message.nick)
         if self.ctx.stopping:
             settle(message.attempt, False)
             return
@@ -143,7 +138,7 @@ class Supervisor(pykka.ThreadingActor):
         try:
             self._spawn(name, self.core.register(name, PEER_POLICY))
         except Exception as exc:  # noqa: BLE001 - report to the Router like a failed dial
-            self.ctx.book.tell("router", PeerDown(message.nick, 0, f"spawn failed: {exc}",
+            self.ctx.book.tell(ROUTER, PeerDown(message.nick, 0, f"spawn failed: {exc}",
                                                   message.attempt))
 
     def on_shutdown(self, message: Shutdown) -> None:

@@ -4,6 +4,7 @@ The one allowed reference type is ``concurrent.futures.Future`` (a reply channel
 Akka's ``replyTo``): it carries no shared data, only a write-once result.
 """
 
+import enum
 import inspect
 import typing
 from concurrent.futures import Future
@@ -34,6 +35,8 @@ def _immutable(tp) -> bool:
         return False  # list, dict, set, ...
     if tp in IMMUTABLE_LEAVES or tp in REFERENCE_TYPES:
         return True
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return True  # enum members are singletons
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return tp.__struct_config__.frozen and all(
             _immutable(t) for t in typing.get_type_hints(tp).values())

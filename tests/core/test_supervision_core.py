@@ -12,13 +12,8 @@ import pytest
 from actors.core.clock import ManualClock, ManualScheduler, RealScheduler
 from actors.core.supervision import (
     Backoff, Escalate, FailureKind, Ignore, Restart, RestartPolicy, Stash, Stop,
-    SupervisorCore, classify, shutdown_plan,
+    SupervisorCore, shutdown_plan,
 )
-from actors.errors import (
-    DialTimeoutError, HandshakeRejectedByRemoteError, ProxyUnreachableError, TransportError,
-)
-from actors.faults.injector import CrashInjected
-from protocol.errors import EnvelopeError, HandshakeRejectedError, ProtocolError
 
 PERMANENT = RestartPolicy(child_type="permanent", backoff_jitter=0.0)
 TRANSIENT = RestartPolicy(child_type="transient", backoff_jitter=0.0)
@@ -27,28 +22,6 @@ TRANSIENT = RestartPolicy(child_type="transient", backoff_jitter=0.0)
 def core_with(name="dir", policy=PERMANENT):
     core = SupervisorCore(rng=random.Random(1))
     return core, core.register(name, policy)
-
-
-# --- classification -------------------------------------------------------------------
-
-@pytest.mark.parametrize("exc", [OSError("x"), ConnectionResetError(), TimeoutError(),
-                                 TransportError("x"), ProxyUnreachableError("x"),
-                                 DialTimeoutError("x")])
-def test_network_errors_are_classified_network(exc):
-    assert classify(exc) is FailureKind.NETWORK
-
-
-@pytest.mark.parametrize("exc", [ProtocolError("x"), EnvelopeError("x"),
-                                 HandshakeRejectedError("x"),
-                                 HandshakeRejectedByRemoteError("x")])
-def test_remote_protocol_violations_are_classified_protocol(exc):
-    assert classify(exc) is FailureKind.PROTOCOL
-
-
-@pytest.mark.parametrize("exc", [ValueError("x"), KeyError("x"), RuntimeError("x"),
-                                 CrashInjected("directory.on_line"), AssertionError()])
-def test_everything_else_is_classified_bug(exc):
-    assert classify(exc) is FailureKind.BUG
 
 
 # --- restart rules --------------------------------------------------------------------
@@ -68,52 +41,66 @@ def test_transient_child_not_restarted_after_normal_exit():
 
 def test_transient_child_is_restarted_after_abnormal_exit():
     core, gen = core_with("peer", TRANSIENT)
-    assert isinstance(core.on_child_exit("peer", gen, RuntimeError("bug"), now=0.0), Restart)
+    assert isinstance(core.on_child_exit("peer", gen, FailureKind.LOCAL_BUG, now=0.0), Restart)
 
 
 def test_temporary_child_is_never_restarted():
     core, gen = core_with("t", RestartPolicy(child_type="temporary"))
-    assert isinstance(core.on_child_exit("t", gen, OSError("down"), now=0.0), Stop)
+    assert isinstance(core.on_child_exit("t", gen, FailureKind.NETWORK, now=0.0), Stop)
 
 
 def test_network_failures_restart_forever_without_counting():
     core, gen = core_with(policy=RestartPolicy(max_restarts=3, within_seconds=30))
     for i in range(200):
-        decision = core.on_child_exit("dir", gen, ConnectionRefusedError(), now=float(i))
+        decision = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=float(i))
         assert isinstance(decision, Restart) and not decision.counted
         gen = decision.generation
     assert core.counters() == {"restarts": 200, "protocol_violations": 0,
                                "escalations": 0, "stale_ignored": 0}
     # Still allowed its full counted budget afterwards.
     for _ in range(3):
-        gen = core.on_child_exit("dir", gen, RuntimeError("bug"), now=300.0).generation
-    assert isinstance(core.on_child_exit("dir", gen, RuntimeError("bug"), now=300.0), Escalate)
+        gen = core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=300.0).generation
+    assert isinstance(core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=300.0), Escalate)
 
 
 def test_network_retries_can_be_bounded_for_children_that_should_give_up():
     core, gen = core_with("peer", RestartPolicy(child_type="transient", max_network_retries=2))
     for _ in range(2):
-        gen = core.on_child_exit("peer", gen, OSError(), now=0.0).generation
-    decision = core.on_child_exit("peer", gen, OSError(), now=0.0)
+        gen = core.on_child_exit("peer", gen, FailureKind.NETWORK, now=0.0).generation
+    decision = core.on_child_exit("peer", gen, FailureKind.NETWORK, now=0.0)
     assert isinstance(decision, Stop) and "gave up after 2" in decision.reason
 
 
-def test_protocol_violation_stops_child_and_counts():
+@pytest.mark.parametrize("kind", [FailureKind.REMOTE_VIOLATION, FailureKind.REJECTED])
+def test_remote_blame_stops_child_and_counts(kind):
     core, gen = core_with()
-    decision = core.on_child_exit("dir", gen, HandshakeRejectedError("bad motd"), now=0.0)
-    assert isinstance(decision, Stop) and "protocol violation" in decision.reason
+    decision = core.on_child_exit("dir", gen, kind, now=0.0, reason="bad motd")
+    assert decision == Stop("dir", f"remote {kind.value}: bad motd")
     assert core.protocol_violations == 1 and core.restarts == 0
     assert core.on_child_exit("dir", gen, None, now=1.0) == Ignore("stale generation")
+
+
+def test_a_local_bug_is_never_blamed_on_the_remote():
+    core, gen = core_with(policy=RestartPolicy(max_restarts=3, within_seconds=30))
+    decision = core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=0.0,
+                                  reason="LocalProtocolError: invalid location-string")
+    assert isinstance(decision, Restart) and decision.counted
+    assert core.protocol_violations == 0
+
+
+def test_only_remote_kinds_blame_the_remote():
+    assert {k for k in FailureKind if k.blames_remote} == {FailureKind.REMOTE_VIOLATION,
+                                                            FailureKind.REJECTED}
 
 
 def test_bug_restarts_count_toward_intensity():
     core, gen = core_with(policy=RestartPolicy(max_restarts=3, within_seconds=30))
     for now in (0.0, 1.0, 2.0):
-        decision = core.on_child_exit("dir", gen, KeyError("k"), now=now)
+        decision = core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=now)
         assert isinstance(decision, Restart) and decision.counted
         gen = decision.generation
     # The window slides: the restart at t=0 has aged out by t=30.
-    decision = core.on_child_exit("dir", gen, KeyError("k"), now=30.0)
+    decision = core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=30.0)
     assert isinstance(decision, Restart)
 
 
@@ -122,11 +109,11 @@ def test_intensity_exceeded_escalates_exactly_once():
     gen = core.register("router", RestartPolicy(max_restarts=2, within_seconds=10))
     other = core.register("registry", RestartPolicy(max_restarts=2, within_seconds=10))
     for _ in range(2):
-        gen = core.on_child_exit("router", gen, RuntimeError(), now=5.0).generation
-    decision = core.on_child_exit("router", gen, RuntimeError(), now=5.0)
+        gen = core.on_child_exit("router", gen, FailureKind.LOCAL_BUG, now=5.0).generation
+    decision = core.on_child_exit("router", gen, FailureKind.LOCAL_BUG, now=5.0)
     assert isinstance(decision, Escalate) and "router" in decision.reason
-    assert core.on_child_exit("router", gen, RuntimeError(), now=6.0) == Ignore("escalated")
-    assert core.on_child_exit("registry", other, RuntimeError(), now=6.0) == Ignore("escalated")
+    assert core.on_child_exit("router", gen, FailureKind.LOCAL_BUG, now=6.0) == Ignore("escalated")
+    assert core.on_child_exit("registry", other, FailureKind.LOCAL_BUG, now=6.0) == Ignore("escalated")
     assert core.escalations == 1
 
 
@@ -167,11 +154,11 @@ def test_restart_delays_reset_after_child_ran_stably():
     core, gen = core_with(policy=RestartPolicy(backoff_jitter=0.0, stable_after=30.0))
     delays = []
     for now in (0.0, 1.0, 2.0):
-        decision = core.on_child_exit("dir", gen, OSError(), now=now)
+        decision = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=now)
         delays.append(decision.delay)
         gen = decision.generation
     core.on_child_started("dir", gen, now=10.0)
-    decision = core.on_child_exit("dir", gen, OSError(), now=45.0)
+    decision = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=45.0)
     assert delays == [1.0, 2.0, 4.0] and decision.delay == 1.0
 
 
@@ -181,7 +168,7 @@ def test_start_failure_is_backed_off():
                                                backoff_jitter=0.0))
     delays = []
     for now in range(6):
-        decision = core.on_child_exit("dir", gen, DialTimeoutError("no tor"), now=float(now * 100))
+        decision = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=float(now * 100))
         delays.append(decision.delay)
         gen = decision.generation
     assert delays == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
@@ -189,24 +176,24 @@ def test_start_failure_is_backed_off():
 
 def test_start_failure_from_a_bug_counts_toward_intensity():
     core, gen = core_with(policy=RestartPolicy(max_restarts=1, within_seconds=60))
-    gen = core.on_child_exit("dir", gen, TypeError("bad config"), now=0.0).generation
-    assert isinstance(core.on_child_exit("dir", gen, TypeError("bad config"), now=1.0), Escalate)
+    gen = core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=0.0).generation
+    assert isinstance(core.on_child_exit("dir", gen, FailureKind.LOCAL_BUG, now=1.0), Escalate)
 
 
 def test_stale_generation_is_ignored():
     core, gen = core_with()
-    restart = core.on_child_exit("dir", gen, OSError(), now=0.0)
-    assert core.on_child_exit("dir", gen, OSError(), now=0.1) == Ignore("stale generation")
+    restart = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.0)
+    assert core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.1) == Ignore("stale generation")
     core.on_child_started("dir", gen, now=0.0)  # stale start notice: no effect, no error
     assert core.stale_ignored == 1
-    assert isinstance(core.on_child_exit("dir", restart.generation, OSError(), now=1.0), Restart)
+    assert isinstance(core.on_child_exit("dir", restart.generation, FailureKind.NETWORK, now=1.0), Restart)
 
 
 def test_unknown_child_and_shutdown_exits_are_ignored():
     core, gen = core_with()
     assert core.on_child_exit("nobody", 1, None, now=0.0) == Ignore("unknown child")
     core.begin_shutdown()
-    assert core.on_child_exit("dir", gen, OSError(), now=0.0) == Ignore("shutting down")
+    assert core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.0) == Ignore("shutting down")
 
 
 def test_reregistering_a_child_gives_a_new_generation_and_fresh_history():
@@ -214,7 +201,7 @@ def test_reregistering_a_child_gives_a_new_generation_and_fresh_history():
     core.on_child_exit("peer", gen, None, now=0.0)
     new_gen = core.register("peer", TRANSIENT)
     assert new_gen > gen
-    assert isinstance(core.on_child_exit("peer", new_gen, OSError(), now=0.0), Restart)
+    assert isinstance(core.on_child_exit("peer", new_gen, FailureKind.NETWORK, now=0.0), Restart)
 
 
 def test_seeded_core_makes_identical_decisions():
@@ -224,7 +211,7 @@ def test_seeded_core_makes_identical_decisions():
         out = []
         for i in range(10):
             name = "ab"[i % 2]
-            decision = core.on_child_exit(name, gens[name], OSError(), now=float(i))
+            decision = core.on_child_exit(name, gens[name], FailureKind.NETWORK, now=float(i))
             gens[name] = decision.generation
             out.append(decision)
         return out

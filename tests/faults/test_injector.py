@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.core.supervision import FailureKind, classify
+from actors.core.supervision import FailureKind
+from actors.shells.base import classify
 from actors.faults.injector import (
     CRASH_POINTS, Bandwidth, Corrupt, Crash, CrashInjected, CrashPoints, Drop, Duplicate,
     FaultInjector, FaultPlan, FaultRule, FaultyTransport, Latency, LimitData, Partition,
@@ -411,7 +412,7 @@ def test_crash_point_raises_after_n_passes_at_most_count_times():
     with pytest.raises(CrashInjected) as info:
         points.maybe_crash("directory", "directory.on_line", "d1:5222")
     assert info.value.point == "directory.on_line"
-    assert classify(info.value) is FailureKind.BUG
+    assert classify(info.value, owns_remote=True) is FailureKind.LOCAL_BUG
     points.maybe_crash("directory", "directory.on_line", "d1:5222")  # count exhausted
     assert [(e.kind, e.detail) for e in trace.events("fault.")] == [
         ("fault.crash", "directory.on_line pass=3 rule=0")]

@@ -245,7 +245,7 @@ def test_garbage_lines_from_a_directory(scenario, garbage):
     else:
         scenario.wait(lambda: scenario.exits(name), "the directory to be dropped")
         scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(name)]
-                       == [("protocol", "Stop")], f"stopped as a protocol violation: {scenario.exits(name)}")
+                       == [("violation", "Stop")], f"stopped as a protocol violation: {scenario.exits(name)}")
         stats = client.stats()
         scenario.check(stats.get("directory_bad_lines") == 5, f"5 bad lines counted: {stats}")
         scenario.check(stats.get("stopped_directory") == 1, f"the stop is counted: {stats}")
@@ -269,7 +269,7 @@ def test_oversize_line_stops_that_directory(scenario):
     d0.inject(client.nick, b'{"type": 685, "line": "' + b"x" * 41_000 + b'"}')
     scenario.wait(lambda: scenario.exits(d0.location), "the directory to be dropped")
     scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(d0.location)]
-                   == [("protocol", "Stop")], "stopped as a protocol violation")
+                   == [("violation", "Stop")], "stopped as a protocol violation")
     scenario.check(client.stats().get("directory_oversize_lines") == 1, "the oversize line is counted")
     offers = client.fetch_orderbook(max_wait=5, min_wait=1.5, quiet_period=0.3)
     scenario.check({(o.counterparty, o.oid) for o in offers} == expected_offers(net.makers),
@@ -293,7 +293,7 @@ def test_handshake_rejected_directory_is_stopped(scenario):
     scenario.check(client.connect_all() == 3, "the three good directories connect")
     scenario.wait(lambda: scenario.exits(bad.location), "the rejected directory's exit")
     scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(bad.location)]
-                   == [("protocol", "Stop")], "a rejection stops that directory")
+                   == [("rejected", "Stop")], "a rejection stops that directory")
     scenario.check(bad.stats().handshakes_rejected == 1, "the directory rejected us once")
     scenario.check(client.stats().get("stopped_directory") == 1, "counted in stats")
     offers = client.fetch_orderbook(max_wait=5, min_wait=1.5, quiet_period=0.3)
@@ -323,7 +323,7 @@ def test_wrong_network_directory_is_stopped(scenario):
     scenario.check(client.connect_all() == 3, "the real directories connect")
     scenario.wait(lambda: scenario.exits(location), "the wrong-network directory's exit")
     scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(location)]
-                   == [("protocol", "Stop")], "a wrong network stops that directory")
+                   == [("rejected", "Stop")], "a wrong network stops that directory")
     scenario.check(client.stats().get("stopped_directory") == 1, "counted in stats")
     channel = client.send_privmsg(net.makers[0].nick, "tx", "x")
     scenario.check(channel.removeprefix("directory:") in net.directory_servers, "sends still work")
@@ -383,7 +383,7 @@ def test_corrupt_bytes_on_one_directory(scenario, mode):
         scenario.check(all(genuine(o) and o.verified for o in offers), "no corrupted offer accepted")
         exits = scenario.exits(d0)
         stats = client.stats()
-        scenario.check(not exits or ([(e["kind"], e["decision"]) for e in exits] == [("protocol", "Stop")]
+        scenario.check(not exits or ([(e["kind"], e["decision"]) for e in exits] == [("violation", "Stop")]
                                      and stats.get("directory_bad_lines", 0) >= 5),
                        f"d0 up, or stopped by the 5-consecutive rule: {exits} {stats}")
     else:
@@ -391,7 +391,7 @@ def test_corrupt_bytes_on_one_directory(scenario, mode):
             net.directories[0].inject(client.nick, PING)
         scenario.wait(lambda: scenario.exits(d0), "d0 to be dropped")
         scenario.check(len(scenario.faults("fault.corrupt", f"directory:{d0}")) == 5, "5 PINGs corrupted")
-        scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(d0)] == [("protocol", "Stop")],
+        scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(d0)] == [("violation", "Stop")],
                        "stopped as a protocol violation")
         scenario.check(client.stats().get("directory_bad_lines") == 5, "5 undecodable lines counted")
         channel = client.send_privmsg(net.makers[0].nick, "tx", "x")
@@ -508,7 +508,7 @@ def test_peer_failing_its_handshake_falls_back_to_relay(scenario, how):
     scenario.check(all(r.channel != "direct" for r in target.received("tx")), "both relayed")
     peer = f"peer:{target.nick}"
     exits = scenario.exits(peer)
-    want = "protocol" if how == "wrong-nick" else "network"
+    want = "rejected" if how == "wrong-nick" else "network"
     scenario.check([(e["kind"], e["decision"]) for e in exits] == [(want, "Stop")],
                    f"the failed link is a {want} failure and stops: {exits}")
     scenario.check(not scenario.events("peer.up"), "no direct link ever came up")

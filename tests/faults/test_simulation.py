@@ -18,9 +18,8 @@ from actors.core.clock import ManualClock, ManualScheduler
 from actors.core.nicktracker import NickTracker
 from actors.core.orderbook import Offer, OrderbookFetch
 from actors.core.replies import ReplyBook, Reply
-from actors.core.supervision import Escalate, Ignore, Restart, RestartPolicy, Stop, SupervisorCore
-from actors.errors import TransportError
-from protocol.errors import ProtocolError
+from actors.core.supervision import (Escalate, FailureKind, Ignore, Restart, RestartPolicy, Stop,
+                                     SupervisorCore)
 from protocol.peerlist import PeerlistEntry
 
 SEEDS = [int(os.environ["JM_SIM_SEED"])] if os.environ.get("JM_SIM_SEED") else list(range(250))
@@ -233,9 +232,9 @@ def _supervisor_run(seed: int) -> None:
             continue
         generation = current[name] - rng.randint(1, current[name] - 1) if stale else current[name]
         kind = rng.choices(["network", "protocol", "bug", "normal"], [4, 1, 4, 1])[0]
-        exc = {"network": TransportError("reset"), "protocol": ProtocolError("bad"),
-               "bug": RuntimeError("boom"), "normal": None}[kind]
-        decision = core.on_child_exit(name, generation, exc, clock.now())
+        failure = {"network": FailureKind.NETWORK, "protocol": FailureKind.REMOTE_VIOLATION,
+                   "bug": FailureKind.LOCAL_BUG, "normal": None}[kind]
+        decision = core.on_child_exit(name, generation, failure, clock.now())
         if escalations:
             assert isinstance(decision, Ignore), f"{ctx}: acted after escalating: {decision}"
             continue

@@ -6,12 +6,14 @@ from types import SimpleNamespace
 import pykka
 import pytest
 
-from actors.shells.base import SUPERVISOR, ChildActor, handles
+from actors.shells.base import ChildActor, handles
+from actors.shells.names import SUPERVISOR
 from actors.faults.injector import FaultPlan, FaultRule, Latency
 from actors.core.messages import ChildExited, Message
+from actors.core.supervision import FailureKind
 from actors.shells.runtime import AddressBook, Stats
 from localnet.network import LocalNet
-from protocol.errors import MessageError
+from protocol.errors import LocalProtocolError, MessageError
 from protocol.crypto import NickIdentity
 from supervisor import BlockingMultiDirectoryClient
 
@@ -52,7 +54,7 @@ def test_system_exit_in_our_actor_never_stops_the_applications_actors(kind):
         ours.tell(Explode(kind))
         assert ours.actor_stopped.wait(5), "our failed actor should stop"
         exits = [m for m in supervisor.ask("seen", timeout=5) if isinstance(m, ChildExited)]
-        assert [(e.name, e.generation, e.kind) for e in exits] == [("child", 1, "bug")]
+        assert [(e.name, e.generation, e.kind) for e in exits] == [("child", 1, FailureKind.LOCAL_BUG)]
         assert foreign.is_alive() and foreign.ask("ping", timeout=5) is None
     finally:
         foreign.stop()
@@ -83,14 +85,16 @@ def test_stuck_child_has_its_socket_aborted_and_shutdown_meets_its_deadline():
 
 
 class Malformed(Message):
-    pass
+    local: bool = False
 
 
 class ParsesRemoteInput(ChildActor):
     kind = "test"
 
     @handles(Malformed)
-    def on_malformed(self, _: Malformed) -> None:
+    def on_malformed(self, message: Malformed) -> None:
+        if message.local:  # e.g. our handshake built from an invalid our_location
+            raise LocalProtocolError("invalid location-string 'nowhere'")
         raise MessageError("a segment has no command word")
 
 
@@ -98,17 +102,23 @@ class OwnsAConnection(ParsesRemoteInput):
     owns_remote = True
 
 
-@pytest.mark.parametrize("cls, expected", [(ParsesRemoteInput, "bug"), (OwnsAConnection, "protocol")])
-def test_protocol_error_stops_only_the_child_that_owns_the_remote(cls, expected):
+@pytest.mark.parametrize("cls, local, expected", [
+    (ParsesRemoteInput, False, FailureKind.LOCAL_BUG),
+    (OwnsAConnection, False, FailureKind.REMOTE_VIOLATION),
+    (ParsesRemoteInput, True, FailureKind.LOCAL_BUG),
+    (OwnsAConnection, True, FailureKind.LOCAL_BUG),
+])
+def test_only_remote_input_blames_the_remote_and_only_in_its_own_actor(cls, local, expected):
     """Uncontained remote input in a core actor is our bug (restart, counted), not a reason
-    to stop it for good; only a connection's own actor is stopped for its remote's fault."""
+    to stop it for good; only a connection's own actor is stopped for its remote's fault,
+    and never for our own invalid data (a local error is our bug wherever it escapes)."""
     stats = Stats()
     ctx = SimpleNamespace(stats=stats, book=AddressBook(stats), stopping=False)
     supervisor = Recorder.start()
     ctx.book.bind(SUPERVISOR, supervisor)
     child = cls.start(ctx, "child", 1)
     try:
-        child.tell(Malformed())
+        child.tell(Malformed(local))
         assert child.actor_stopped.wait(5)
         exits = [m for m in supervisor.ask("seen", timeout=5) if isinstance(m, ChildExited)]
         assert [e.kind for e in exits] == [expected]
