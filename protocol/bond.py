@@ -18,6 +18,11 @@ import msgspec
 from protocol.crypto import bitcoin_message_hash, verify_der
 from protocol.errors import BondError, LocalProtocolError, ProtocolError
 
+__all__ = [
+    "PROOF_LEN", "FidelityBondProof", "create_bond_proof", "parse_bond_proof",
+    "verify_bond_proof",
+]
+
 PROOF_LEN = 252
 _LAYOUT = struct.Struct("<72s72s33sH33s32sII")
 _B64_LEN = PROOF_LEN * 4 // 3  # 252 is a multiple of 3, so no padding characters

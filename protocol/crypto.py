@@ -21,6 +21,11 @@ import coincurve
 from protocol.errors import LocalProtocolError, NickMismatchError, SignatureError
 from protocol.jmmessage import PrivMsg, format_privmsg, parse_privmsg
 
+__all__ = [
+    "JM_VERSION", "ONION_HOSTID", "NickIdentity", "bitcoin_message_hash", "nick_from_pubkey",
+    "parse_and_verify_privmsg", "verify_der", "verify_message", "verify_privmsg",
+]
+
 ONION_HOSTID = "onion-network"
 JM_VERSION = 5
 

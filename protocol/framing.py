@@ -8,6 +8,10 @@ without a newline costs us at most ``max_line`` bytes of memory, never the whole
 
 from protocol.errors import LineTooLongError, LocalProtocolError
 
+__all__ = [
+    "DEFAULT_MAX_LINE", "LineBuffer", "frame",
+]
+
 DEFAULT_MAX_LINE = 40_000
 
 

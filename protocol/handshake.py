@@ -15,6 +15,13 @@ import msgspec
 
 from protocol.errors import HandshakeError, HandshakeRejectedError, LocalProtocolError
 
+__all__ = [
+    "APP_NAME", "NETWORKS", "NOT_SERVING", "PROTO_VER", "DirectoryHandshake", "PeerHandshake",
+    "build_directory_handshake", "build_peer_handshake", "check_directory_reply",
+    "check_peer_handshake", "is_onion_v3_host", "is_valid_location",
+    "parse_directory_handshake", "parse_peer_handshake",
+]
+
 APP_NAME = "joinmarket"
 PROTO_VER = 5
 NOT_SERVING = "NOT-SERVING-ONION"

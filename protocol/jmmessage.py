@@ -10,6 +10,13 @@ import msgspec
 
 from protocol.errors import LocalProtocolError, MessageError, ProtocolError
 
+__all__ = [
+    "COMMAND_PREFIX", "ENCRYPTED_COMMANDS", "MAX_NICK_LENGTH", "OFFER_TYPES",
+    "PLAINTEXT_COMMANDS", "PRIVATE_COMMANDS", "PUBLIC", "PUBLIC_COMMANDS", "JMLine", "PrivMsg",
+    "format_privmsg", "format_pubmsg", "normalize_command", "parse_jm_line", "parse_privmsg",
+    "split_commands",
+]
+
 COMMAND_PREFIX = "!"
 PUBLIC = "PUBLIC"
 MAX_NICK_LENGTH = 64

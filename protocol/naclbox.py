@@ -15,6 +15,10 @@ import nacl.public
 
 from protocol.errors import CryptoError, LocalProtocolError
 
+__all__ = [
+    "KEY_LEN", "NONCE_LEN", "NaclKeypair", "decrypt", "encrypt", "is_nacl_pubkey_hex",
+]
+
 KEY_LEN = 32
 NONCE_LEN = nacl.public.Box.NONCE_SIZE
 _MIN_BOX_LEN = NONCE_LEN + 16  # nonce plus Poly1305 MAC: an empty plaintext

@@ -20,6 +20,12 @@ import msgspec
 from protocol.crypto import NickIdentity, bitcoin_message_hash, nick_from_pubkey, verify_der
 from protocol.errors import LocalProtocolError, NickAuthError, ProtocolError
 
+__all__ = [
+    "DOMAIN_TAG", "RESULT_CODES", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
+    "build_challenge", "build_proof", "build_result", "expected_directory_id",
+    "parse_challenge", "parse_proof", "parse_result", "verify_proof",
+]
+
 DOMAIN_TAG = "nick-auth-v1"
 RESULT_CODES = frozenset({"ok", "malformed", "expired", "invalid", "policy"})
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

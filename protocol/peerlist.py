@@ -13,6 +13,11 @@ from protocol.errors import LocalProtocolError, PeerlistError
 from protocol.handshake import is_valid_location
 from protocol.jmmessage import MAX_NICK_LENGTH
 
+__all__ = [
+    "PeerlistEntry", "format_peerlist", "is_valid_nick", "parse_peerlist",
+    "parse_peerlist_lenient",
+]
+
 _DISCONNECTED = "D"
 _FEATURES_PREFIX = "F:"
 _FEATURE_SEPARATOR = "+"

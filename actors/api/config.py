@@ -12,6 +12,7 @@ import math
 
 import msgspec
 
+from actors.core.dirhandshake import NICK_AUTH_MODES
 from actors.net.transport import SocksConfig, is_onion_host
 from protocol.handshake import NETWORKS, NOT_SERVING, is_valid_location
 
@@ -19,7 +20,6 @@ __all__ = ["DEFAULT_DIRECTORY_PORT", "NICK_AUTH_MODES", "ClientConfig", "Limits"
            "normalize_directory"]
 
 DEFAULT_DIRECTORY_PORT = 5222
-NICK_AUTH_MODES = ("disabled", "prefer_verified", "require_verified")
 
 
 class Limits(msgspec.Struct, frozen=True):

@@ -20,6 +20,16 @@ from actors.core.supervision import FailureKind
 from protocol.jmmessage import PrivMsg
 from protocol.peerlist import PeerlistEntry
 
+__all__ = [
+    "AwaitFirstRound", "BroadcastPubmsg", "ChildExited", "ChildStarted", "ConnectionLost",
+    "DialFailed", "Dialled", "DirectoryDown", "DirectoryStatus", "DirectoryUp", "Escalated",
+    "FetchTick", "HandshakeDeadline", "LinesIn", "Message", "NickLeft", "NickSeen", "PeerDown",
+    "PeerUp", "PeerlistReceived", "PrivmsgReceived", "PublishView", "PubmsgReceived",
+    "Reannounce", "RecordBinding", "RegisterWait", "RestartChild", "RoutableGraceElapsed",
+    "SendLine", "SendOutcome", "SendPrivmsg", "Shutdown", "SpawnPeer", "StartOrderbookFetch",
+    "SyncNicks", "TryDirectConnect", "ViewsChanged", "WaitExpired",
+]
+
 
 class Message(msgspec.Struct, frozen=True):
     """Base of all actor messages."""

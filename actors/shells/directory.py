@@ -9,25 +9,23 @@ The actor is the only writer of its socket.
 from __future__ import annotations
 
 from actors.shells.base import handles
+from actors.core.dirhandshake import (Count, DirectoryHandshakeCore, Fail, HandshakeSettings, Send,
+                                      Up)
 from actors.core.routing import directory_channel
-from actors.errors import HandshakeRejectedByRemoteError, TransportError
 from actors.shells.link import LinkActor, ProtocolViolation
 from actors.shells.names import INBOX, REGISTRY, ROUTER, SUPERVISOR
-from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
-                             PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
+from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, HandshakeDeadline,
+                             PeerlistReceived, PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
 from actors.net.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
 from protocol.envelope import Envelope, MsgType
-from protocol.errors import HandshakeRejectedError, ProtocolError
-from protocol.handshake import build_peer_handshake, check_directory_reply, parse_directory_handshake
+from protocol.errors import ProtocolError
 from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
 from protocol.peerlist import parse_peerlist_lenient
 
+__all__ = ["DirectoryActor"]
+
 NICK_AUTH_CONTROL = {MsgType.NICK_AUTH_CHALLENGE, MsgType.NICK_AUTH_PROOF, MsgType.NICK_AUTH_RESULT}
-
-
-class DirectoryBusyError(TransportError):
-    """The directory still holds our previous connection's nick: retry later, it expires."""
 
 
 class DirectoryActor(LinkActor):
@@ -37,9 +35,11 @@ class DirectoryActor(LinkActor):
     def __init__(self, ctx, name: str, generation: int) -> None:
         host, _, port = name.rpartition(":")
         super().__init__(ctx, name, generation, host, int(port))
-        self._handshake_line = ""
-        self._expected_id = nickauth.expected_directory_id(self.host, self.port)
-        self._auth_state = "none"  # none → awaiting-challenge → awaiting-result → done
+        config = ctx.config
+        self._handshake = DirectoryHandshakeCore(ctx.identity, HandshakeSettings(
+            network=config.network, features=config.features, our_location=config.our_location,
+            nick_auth_mode=config.nick_auth_mode,
+            expected_id=nickauth.expected_directory_id(self.host, self.port)))
         self.features: frozenset[str] = frozenset()
         self.directory_nick = ""
         self.routable = False
@@ -50,17 +50,14 @@ class DirectoryActor(LinkActor):
         return directory_channel(self.name)
 
     def on_connected(self) -> None:
-        config = self.ctx.config
-        features = set(config.features)
-        if self._expected_id and config.nick_auth_mode != "disabled":
-            features.add("nick_auth")
-        self._handshake_line = build_peer_handshake(
-            self.ctx.identity.nick, config.network, features, config.our_location)
-        self.send_envelope(MsgType.HANDSHAKE, self._handshake_line)
+        self._perform(self._handshake.connected())
+
+    def on_deadline(self, _: HandshakeDeadline) -> None:
+        self._perform(self._handshake.deadline_passed(self.ctx.config.connection_timeout))
 
     def on_envelope(self, envelope: Envelope) -> None:
         if not self.up:
-            self._handshaking(envelope)
+            self._perform(self._handshake.line_received(envelope.type, envelope.line))
             return
         msg_type, line = envelope.type, envelope.line
         if msg_type == MsgType.PRIVMSG:
@@ -80,59 +77,26 @@ class DirectoryActor(LinkActor):
         else:
             self.ctx.stats.inc("directory_ignored_types")
 
-    # -- handshake ------------------------------------------------------------------------------
+    # -- handshake: the decisions are DirectoryHandshakeCore's, this only carries them out --
 
-    def _handshaking(self, envelope: Envelope) -> None:
-        if self._auth_state == "none":
-            if envelope.type == MsgType.PING:
-                self.answer_ping()
+    def _perform(self, actions) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                self.send_envelope(action.msg_type, action.line)
+            elif isinstance(action, Count):
+                self.ctx.stats.inc(action.counter)
+            elif isinstance(action, Up):
+                self.features, self.directory_nick = action.features, action.directory_nick
+                self._become_up()
+            elif isinstance(action, Fail):
+                self.fail_with(action.kind, f"{self.name}: {action.reason}")
                 return
-            if envelope.type != MsgType.DN_HANDSHAKE:
-                self.ctx.stats.inc("directory_ignored_before_handshake")
-                return
-            reply = parse_directory_handshake(envelope.line)
-            try:
-                check_directory_reply(reply, self.ctx.config.network)
-            except HandshakeRejectedError as exc:
-                if "already registered" in reply.motd:
-                    raise DirectoryBusyError(f"{self.name}: {reply.motd}") from exc
-                raise HandshakeRejectedByRemoteError(f"{self.name} rejected our handshake: {exc}") from exc
-            self.features, self.directory_nick = reply.features, reply.nick
-            negotiated = "nick_auth" in reply.features and self._expected_id is not None \
-                and self.ctx.config.nick_auth_mode != "disabled"
-            if self.ctx.config.nick_auth_mode == "require_verified" and not negotiated:
-                raise HandshakeRejectedByRemoteError(
-                    f"{self.name}: nick-auth required but the directory does not offer it")
-            if negotiated:
-                self._auth_state = "awaiting-challenge"
-                return
-            self._become_up()
-        elif self._auth_state == "awaiting-challenge":
-            if envelope.type != MsgType.NICK_AUTH_CHALLENGE:
-                raise ProtocolViolation(f"{self.name}: expected nick-auth challenge, got {envelope.type}")
-            challenge = nickauth.parse_challenge(envelope.line)
-            if challenge.directory_id != self._expected_id:
-                raise ProtocolViolation(
-                    f"{self.name}: nick-auth directory-id {challenge.directory_id!r} is not ours")
-            self.send_envelope(MsgType.NICK_AUTH_PROOF,
-                               nickauth.build_proof(self.ctx.identity, challenge, self._handshake_line))
-            self._auth_state = "awaiting-result"
-        elif self._auth_state == "awaiting-result":
-            if envelope.type != MsgType.NICK_AUTH_RESULT:
-                raise ProtocolViolation(f"{self.name}: expected nick-auth result, got {envelope.type}")
-            result = nickauth.parse_result(envelope.line)
-            if not result.verified:
-                raise HandshakeRejectedByRemoteError(f"{self.name}: nick-auth failed ({result.code})")
-            self._auth_state = "done"
-            self._become_up()
 
     def _become_up(self) -> None:
-        """Handshaked: ask for the peerlist now, offer ourselves as a route after the grace."""
+        """Handshaked: offer ourselves as a route after the grace (P20)."""
         self.up = True
         if self._deadline is not None:
             self._deadline.cancel()
-        if "peerlist_features" in self.features:
-            self.send_envelope(MsgType.GETPEERLIST, "")
         self._grace = self.ctx.scheduler.call_later(
             self.ctx.config.routable_grace, lambda: self._tell_self(RoutableGraceElapsed()))
 

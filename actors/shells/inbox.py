@@ -28,6 +28,10 @@ from protocol.errors import BondError, ProtocolError
 from protocol.jmmessage import OFFER_TYPES, PrivMsg, split_commands
 from protocol.offers import OfferSegment, parse_cancel, parse_offer_body
 
+__all__ = [
+    "VERIFIED_CACHE", "Inbox",
+]
+
 VERIFIED_CACHE = 4_096
 
 

@@ -24,6 +24,10 @@ from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelop
 from protocol.errors import ProtocolError, RemoteProtocolError
 from protocol.framing import frame
 
+__all__ = [
+    "LinkActor", "ProtocolViolation",
+]
+
 
 class ProtocolViolation(RemoteProtocolError):
     """The remote broke the protocol badly enough that we hang up (stop, not restart)."""

@@ -22,6 +22,10 @@ from protocol.errors import HandshakeRejectedError, ProtocolError
 from protocol.handshake import build_peer_handshake, check_peer_handshake, parse_peer_handshake
 from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
 
+__all__ = [
+    "QUIET_HANDSHAKE", "PeerActor",
+]
+
 QUIET_HANDSHAKE = 1  # HandshakeDeadline.conn value for the "silent peer" timer
 
 

@@ -29,6 +29,10 @@ from protocol.envelope import MsgType, encode_envelope
 from protocol.framing import frame
 from protocol.jmmessage import format_pubmsg, normalize_command
 
+__all__ = [
+    "Router",
+]
+
 
 class _Pending:
     """One privmsg being routed: the framed line, what is left to try, the caller's future."""

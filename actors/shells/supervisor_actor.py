@@ -29,6 +29,10 @@ from actors.shells.names import (CORE_ACTORS, INBOX, REGISTRY, ROUTER, SUPERVISO
                                  peer_name)
 from actors.shells.runtime import settle
 
+__all__ = [
+    "CORE_POLICY", "DIRECTORY_POLICY", "PEER_POLICY", "Supervisor",
+]
+
 CORE_POLICY = RestartPolicy("permanent", max_restarts=3, within_seconds=30.0,
                             backoff_minimum=0.05, backoff_maximum=1.0)
 DIRECTORY_POLICY = RestartPolicy("permanent", max_restarts=5, within_seconds=60.0,

@@ -333,7 +333,7 @@ def test_wrong_network_directory_is_stopped(scenario):
 def test_busy_nick_rejection_is_retried_until_free(scenario):
     """A directory refuses us because our nick is still registered there (an old session).
 
-    Invariants: that refusal is a network-class failure (DirectoryBusyError): the
+    Invariants: that refusal is a network-class failure (FailureKind.NETWORK): the
     supervisor restarts it with backoff, never stops it; once the old session is gone
     the directory comes up; the other directories were never affected.
     """

@@ -12,7 +12,6 @@ from actors.errors import (DialTimeoutError, HandshakeRejectedByRemoteError, Pro
                            TransportError)
 from actors.faults.injector import CrashInjected
 from actors.shells.base import classify
-from actors.shells.directory import DirectoryBusyError
 from actors.shells.link import ProtocolViolation
 from protocol.errors import (EnvelopeError, HandshakeRejectedError, LocalProtocolError,
                              NickAuthError, ProtocolError)
@@ -21,7 +20,7 @@ from protocol.errors import (EnvelopeError, HandshakeRejectedError, LocalProtoco
 @pytest.mark.parametrize("owns_remote", [True, False])
 @pytest.mark.parametrize("exc", [OSError("x"), ConnectionResetError(), TimeoutError(),
                                  TransportError("x"), ProxyUnreachableError("x"),
-                                 DialTimeoutError("x"), DirectoryBusyError("x")])
+                                 DialTimeoutError("x")])
 def test_network_errors_are_network_anywhere(exc, owns_remote):
     assert classify(exc, owns_remote) is FailureKind.NETWORK
 
