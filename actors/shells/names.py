@@ -11,14 +11,14 @@ from __future__ import annotations
 
 __all__ = [
     "CORE_ACTORS", "INBOX", "REGISTRY", "ROUTER", "SUPERVISOR", "directory_name",
-    "is_peer_name", "parse_peer_name", "peer_name",
+    "is_peer_name", "peer_name",
 ]
 
 SUPERVISOR = "supervisor"
 REGISTRY = "registry"
 INBOX = "inbox"
 ROUTER = "router"
-#: The permanent core children, in start order (the Router last: it asks the others).
+#: The permanent core children, in the order the Supervisor starts them.
 CORE_ACTORS = (REGISTRY, INBOX, ROUTER)
 
 _PEER_PREFIX = "peer:"
@@ -35,9 +35,5 @@ def peer_name(nick: str) -> str:
 
 
 def is_peer_name(name: str) -> bool:
+    """Whether ``name`` addresses a PeerActor (a restarted Router re-asks those)."""
     return name.startswith(_PEER_PREFIX)
-
-
-def parse_peer_name(name: str) -> str | None:
-    """The nick a PeerActor name stands for, or None if ``name`` is not a peer's."""
-    return name[len(_PEER_PREFIX):] if is_peer_name(name) else None

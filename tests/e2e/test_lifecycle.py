@@ -19,6 +19,7 @@ ONION = random_onion_host()
     ([f"{ONION}:5222"], {"network": "bitcoin"}, "network"),
     ([f"{ONION}:5222"], {"connection_timeout": 0}, "connection_timeout"),
     ([f"{ONION}:5222"], {"connection_timeout": -3.0}, "connection_timeout"),
+    ([f"{ONION}:5222"], {"our_location": "nowhere"}, "our_location"),
     (["10.1.2.3:5222"], {}, "10.1.2.3"),
     ([f"{ONION}:5222", "example.com"], {}, "example.com"),
 ])
