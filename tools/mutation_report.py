@@ -16,11 +16,13 @@ Usage::
     python tools/mutation_report.py                    # every module
     python tools/mutation_report.py protocol/framing   # some modules
     python tools/mutation_report.py --survivors        # also list surviving mutants
+    python tools/mutation_report.py --diffs            # ... with the diff of each
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import configparser
 import json
 import shutil
@@ -33,8 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutate"
 MODULE_DIRS = ("actors/core", "protocol")
 COPIED = ("actors", "protocol", "localnet", "tests", "supervisor.py", "pyproject.toml")
-# Modules with no behaviour to mutate: re-exports and the class-only error hierarchy.
-NO_CODE = {"actors/core/__init__.py", "protocol/__init__.py", "protocol/errors.py"}
 THRESHOLD = 95.0
 
 
@@ -43,7 +43,14 @@ def modules() -> list[str]:
     found = []
     for d in MODULE_DIRS:
         found += sorted(str(p.relative_to(ROOT)) for p in (ROOT / d).glob("*.py"))
-    return [m for m in found if m not in NO_CODE]
+    return [m for m in found if has_functions(ROOT / m)]
+
+
+def has_functions(path: Path) -> bool:
+    """mutmut mutates function bodies only; declaration-only modules (message structs,
+    the error hierarchy, re-exports) have nothing to score."""
+    tree = ast.parse(path.read_text())
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(tree))
 
 
 def own_tests(module: str) -> list[str]:
@@ -100,7 +107,15 @@ def run_module(module: str, budget: float, children: int, mutmut: list[str]) -> 
     row |= {"status": "ok", "stats": stats}
     results = subprocess.run([*mutmut, "results"], cwd=work, capture_output=True, text=True)
     row["survivors"] = [ln.strip() for ln in results.stdout.splitlines() if ln.strip()]
+    row["work"] = work
     return row
+
+
+def diff_of(work: Path, mutant: str, mutmut: list[str]) -> list[str]:
+    """The changed lines of one mutant (``mutmut show`` without the file headers)."""
+    shown = subprocess.run([*mutmut, "show", mutant], cwd=work, capture_output=True, text=True)
+    return [ln for ln in shown.stdout.splitlines()
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
 def score(stats: dict) -> float:
@@ -119,6 +134,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=600.0, help="seconds per module")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    ap.add_argument("--diffs", action="store_true", help="list survivors with their diffs")
     args = ap.parse_args()
     chosen = modules()
     if args.modules:
@@ -139,9 +155,12 @@ def main() -> int:
         failed |= pct < THRESHOLD
         print(f"{module:34} {s['killed']:6} {s['survived']:5} {s['no_tests']:5} "
               f"{s['timeout']:4} {s['total']:6} {pct:6.1f}% {row['seconds']:5}", flush=True)
-        if args.survivors:
+        if args.survivors or args.diffs:
             for line in row["survivors"]:
                 print(f"    {line}")
+                if args.diffs and line.endswith("survived"):
+                    for changed in diff_of(row["work"], line.split(":")[0], mutmut):
+                        print(f"        {changed}")
     return 1 if failed else 0
 
 
