@@ -31,7 +31,7 @@ from protocol.naclbox import NaclKeypair
 from supervisor import (BlockingRemoteMultiDirectoryClient, BondData, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = "J5nobodyAtAllXXX"

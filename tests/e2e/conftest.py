@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.polling import wait_until  # noqa: F401 - re-exported to the e2e tests
+from tests.helpers.polling import wait_until  # noqa: F401 - re-exported to the e2e tests
 
 from actors.api.client import ClientCore
 from actors.daemon.server import DaemonServer

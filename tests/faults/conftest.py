@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 from actors.faults.injector import (FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report,
                            replay_hint)
