@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 from actors.api.client import ClientCore
 from actors.daemon.server import serve_from_settings
 from actors.errors import ClientClosedError
-from actors.faults.injector import plan_from_env
+from actors.faults import plan_from_env
 from actors.core.messages import DirectoryStatus, Escalated
 from actors.shells.runtime import Views
 from actors.app.settings import LoggingSettings, ServiceSettings, SettingsError
@@ -91,7 +91,7 @@ def configure_logging(settings: LoggingSettings, level: str | None = None) -> No
 def make_client(settings: ServiceSettings) -> ClientCore:
     """A not-yet-started client for ``settings``; configuration errors are SettingsError.
 
-    ``JM_FAULT_PLAN`` (actors.faults.injector) is honoured so that a fault scenario — including a
+    ``JM_FAULT_PLAN`` (actors.faults.plan) is honoured so that a fault scenario — including a
     failing test's replay hint — can be rehearsed against the real process.
     """
     client = settings.client

@@ -26,7 +26,7 @@ import pytest
 
 from tests.helpers.polling import wait_until
 
-from actors.faults.injector import (FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report,
+from actors.faults import (FaultInjector, FaultPlan, FaultRule, TraceEvent, fault_plan_report,
                            replay_hint)
 from localnet.network import LocalNet
 from protocol import NickIdentity

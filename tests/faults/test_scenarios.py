@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.faults.injector import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate, FaultInjector,
-                           FaultPlan, FaultRule, Latency, Partition, Reorder, Reset, Stall,
-                           memory_pair, plan_from_env)
+from actors.faults import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate,
+                           FaultInjector, FaultPlan, FaultRule, Latency, Partition, Reorder,
+                           Reset, Stall, plan_from_env)
+from actors.faults.testing import memory_pair
 from localnet.directory import DirectoryServer
 from localnet.maker_session import DEFAULT_OFFERS
 from localnet.rawclient import RawTaker

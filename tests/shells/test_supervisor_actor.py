@@ -7,7 +7,7 @@ import pykka
 import pytest
 
 from actors.shells.base import SUPERVISOR, ChildActor, handles
-from actors.faults.injector import FaultPlan, FaultRule, Latency
+from actors.faults import FaultPlan, FaultRule, Latency
 from actors.core.messages import ChildExited, Message
 from actors.shells.runtime import AddressBook, Stats
 from localnet.network import LocalNet
