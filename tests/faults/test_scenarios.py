@@ -26,8 +26,8 @@ from localnet.rawclient import RawTaker
 from protocol.envelope import MsgType, encode_envelope
 from protocol.handshake import build_directory_handshake
 from supervisor import AllRoutesFailedError, MultiDirectoryError
-from tests.e2e.conftest import TakerRound, random_nick
-from tests.faults.conftest import CONNECTION_TIMEOUT, ScriptedDirectory
+from tests.helpers.scenario import CONNECTION_TIMEOUT, ScriptedDirectory
+from tests.helpers.taker import TakerRound, random_nick
 
 pytestmark = pytest.mark.timeout(45)
 

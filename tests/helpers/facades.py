@@ -1,9 +1,9 @@
-"""End-to-end fixtures: a LocalNet per test and a facade-agnostic client factory.
+"""A facade-agnostic client factory for end-to-end tests (fixtures: tests/e2e/conftest.py).
 
 Every test talks to real directory servers and makers over loopback sockets through the
 SOCKS5 gateway, exactly as a taker would over Tor; nothing of our transport is mocked.
 
-``client_factory`` is parametrized by facade. Each param maps to a builder in
+The ``client_factory`` fixture is parametrized by facade. Each param maps to a builder in
 ``FACADES`` returning an adapter with the *blocking* shape of API.md (I/O methods return
 their result; the rest are plain calls), so one test body covers every facade. A further
 facade (e.g. a daemon subprocess behind a remote client) is added by registering one
@@ -14,23 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import secrets
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pytest
-
-from tests.helpers.polling import wait_until  # noqa: F401 - re-exported to the e2e tests
-
 from actors.api.client import ClientCore
 from actors.daemon.server import DaemonServer
-from localnet.coinjoin import build_auth_revelation, build_tx, commitment_of, parse_auth_revelation
-from localnet.coinjoin import parse_ioauth, random_utxo, verify_ioauth_btc_sig
 from localnet.network import LocalNet
 from protocol import NickIdentity
-from protocol.naclbox import NaclKeypair, decrypt, encrypt
 from supervisor import (BlockingMultiDirectoryClient, MultiDirectoryClient,
                         RemoteMultiDirectoryClient)
 
@@ -197,102 +189,3 @@ class ClientFactory:
     def close_all(self) -> None:
         for client in reversed(self.clients):
             client.close()
-
-
-@pytest.fixture(params=["asyncio", "blocking", "remote"])
-def client_factory(request):
-    factory = ClientFactory(request.param)
-    yield factory
-    factory.close_all()
-
-
-@pytest.fixture
-def localnet_factory():
-    """Start LocalNets with custom layouts; all are stopped at teardown."""
-    nets: list[LocalNet] = []
-
-    def make(**kwargs: Any) -> LocalNet:
-        net = LocalNet(**kwargs).start()
-        nets.append(net)
-        return net
-    yield make
-    for net in reversed(nets):
-        net.stop()
-
-
-@pytest.fixture
-def net(localnet_factory):
-    """Two NG directories and one REF directory; makers ng, ref, ng (each on all three)."""
-    return localnet_factory(directories=("ng", "ng", "ref"), makers=3)
-
-
-# -- protocol helpers ---------------------------------------------------------------------
-
-
-def directory_index(net: LocalNet, channel: str) -> int:
-    """Index in ``net.directories`` of a ``directory:<host:port>`` channel id."""
-    return net.directory_servers.index(channel.removeprefix("directory:"))
-
-
-def relayed_count(net: LocalNet, from_nick: str, to_nick: str, command: str) -> list[int]:
-    """Per directory: how many PRIVMSGs ``from_nick → to_nick`` with ``command`` it relayed."""
-    return [sum(1 for f, t, c in d.relayed_privmsgs() if (f, t, c) == (from_nick, to_nick, command))
-            for d in net.directories]
-
-
-class TakerRound:
-    """The taker half of one toy CoinJoin with some makers (PROTOCOL.md 5.6)."""
-
-    def __init__(self, client: Any, makers: Iterable[Any], amount: int = 1_000_000) -> None:
-        self.client = client
-        self.makers = list(makers)
-        self.nicks = [m.nick for m in self.makers]
-        self.amount = amount
-        self.nacl = NaclKeypair.generate()
-        self.revelation = build_auth_revelation(random_utxo())
-        self.commitment = commitment_of(parse_auth_revelation(self.revelation))
-        self.maker_keys: dict[str, str] = {}
-        self.maker_utxos: dict[str, tuple[str, ...]] = {}
-
-    def fill(self, oid: int = 0) -> dict[str, dict]:
-        for nick in self.nicks:
-            self.client.send_privmsg(nick, "fill",
-                                     f"{oid} {self.amount} {self.nacl.public_hex} {self.commitment}")
-        replies = self.client.wait_for_responses(self.nicks, "!pubkey", timeout=15)
-        for nick, reply in replies.items():
-            if not reply.get("error"):
-                self.maker_keys[nick] = reply["args"].split(" ")[0]
-        return replies
-
-    def auth(self) -> dict[str, dict]:
-        for nick, key in self.maker_keys.items():
-            self.client.send_privmsg(nick, "auth", encrypt(self.nacl, key, self.revelation))
-        replies = self.client.wait_for_responses(list(self.maker_keys), "!ioauth", timeout=15)
-        for nick, reply in replies.items():
-            ioauth = parse_ioauth(decrypt(self.nacl, self.maker_keys[nick], reply["args"]))
-            verify_ioauth_btc_sig(ioauth, self.maker_keys[nick])
-            self.maker_utxos[nick] = ioauth.utxos
-        return replies
-
-    def tx(self, expected_counts: dict[str, int] | None = None,
-           timeout: float = 15) -> dict[str, dict]:
-        tx = build_tx({**self.maker_utxos, "taker": [random_utxo()]})
-        for nick, key in self.maker_keys.items():
-            self.client.send_privmsg(nick, "tx", encrypt(self.nacl, key, tx))
-        counts = expected_counts or {n: len(u) for n, u in self.maker_utxos.items()}
-        return self.client.wait_for_responses(list(self.maker_keys), "!sig", timeout=timeout,
-                                              expected_counts=counts)
-
-    def plain_sigs(self, nick: str, reply: dict) -> list[str]:
-        return [decrypt(self.nacl, self.maker_keys[nick], c) for c in reply["args"]]
-
-
-def random_nick() -> str:
-    return NickIdentity(private_key_bytes=secrets.token_bytes(32)).nick
-
-
-def wait_for_locations(client: Any, makers: Iterable[Any]) -> None:
-    """Wait until the peerlists told ``client`` where every maker can be dialled."""
-    for maker in makers:
-        wait_until(lambda: client.get_peer_location(maker.nick) == maker.location,
-                   what=f"the location of {maker.nick}")

@@ -1,4 +1,4 @@
-"""Fixtures for seeded, replayable fault scenarios (docs/fault-injection.md).
+"""Seeded, replayable fault scenarios (docs/fault-injection.md); fixture: tests/faults/conftest.py.
 
 A :class:`Scenario` owns one run: a seed, a :class:`~actors.faults.FaultPlan`, the
 :class:`~actors.faults.FaultInjector` whose trace the client's actors also write to, a
@@ -120,7 +120,7 @@ class Scenario:
 
     def fail(self, message: str) -> None:
         """Fail with the replay hint (seed, plan JSON); the trace tail is added as a report
-        section by ``pytest_runtest_makereport`` below."""
+        section by ``pytest_runtest_makereport`` in tests/faults/conftest.py."""
         pytest.fail(f"{message}\n{replay_hint(self.plan)}")
 
     def check(self, condition: Any, message: str) -> None:
@@ -170,31 +170,6 @@ class Scenario:
         for client in self.clients:
             self.check(client._core.escalation is None,
                        f"the supervisor escalated: {client._core.escalation}")
-
-
-@pytest.fixture
-def scenario(request):
-    s = Scenario(request.node.name, scenario_seed(request.node.nodeid))
-    request.node._fault_scenario = s
-    try:
-        yield s
-        if not getattr(request.node, "_fault_failed", False):
-            s.assert_not_escalated()
-            if not s.expect_bugs:
-                s.assert_no_bug_exits()
-    finally:
-        s.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Any failure of a scenario test (not only ``check``/``wait``) shows how to replay it."""
-    outcome = yield
-    report = outcome.get_result()
-    scenario = getattr(item, "_fault_scenario", None)
-    if scenario is not None and report.failed:
-        item._fault_failed = True
-        report.sections.append(("fault plan replay", scenario.report()))
 
 
 class ScriptedDirectory:
