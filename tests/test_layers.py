@@ -94,9 +94,20 @@ def test_core_has_no_known_exceptions_left():
     assert found == set()
 
 
-def test_shells_never_import_the_layers_above():
-    above = ("actors.api", "actors.daemon", "actors.app", "supervisor")
-    assert violations(("actors.shells",), lambda dst: not within(dst, *above)) == set()
+#: package -> what it must never import (the layers above it).
+NEVER = {
+    "actors.net": ("actors.shells", "actors.api", "actors.faults", "actors.daemon", "actors.app",
+                   "supervisor"),
+    "actors.shells": ("actors.api", "actors.daemon", "actors.app", "supervisor"),
+    "actors.faults": ("actors.shells", "actors.api", "actors.daemon", "actors.app", "supervisor"),
+    "actors.api": ("actors.daemon", "actors.app", "supervisor"),
+    "actors.daemon": ("actors.app", "supervisor"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(NEVER))
+def test_no_package_imports_the_layers_above_it(package):
+    assert violations((package,), lambda dst: not within(dst, *NEVER[package])) == set()
 
 
 def test_only_the_app_imports_localnet():
