@@ -7,6 +7,9 @@ import msgspec
 from actors.net.transport import SocksConfig, is_onion_host
 from protocol.handshake import NETWORKS, NOT_SERVING
 
+__all__ = ["ClientConfig", "DEFAULT_DIRECTORY_PORT", "Limits", "NICK_AUTH_MODES", "build_config",
+           "normalize_directory"]
+
 DEFAULT_DIRECTORY_PORT = 5222
 NICK_AUTH_MODES = ("disabled", "prefer_verified", "require_verified")
 

@@ -27,6 +27,8 @@ from actors.app.service import (ExitCode, Service, configure_logging, directory_
 from actors.app.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
 from actors.app.table import offer_table
 
+__all__ = ["INTERACTIVE_LOG_LEVEL", "LOCALNET_WAITS", "REAL_WAITS", "main"]
+
 #: fetch_orderbook waits: API.md's defaults suit a real network; a loopback one answers
 #: in milliseconds, so ``--localnet`` uses short ones unless told otherwise.
 REAL_WAITS = {"max_wait": 120.0, "min_wait": 30.0, "quiet_period": 15.0}

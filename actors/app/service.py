@@ -41,6 +41,10 @@ from actors.shells.runtime import Views
 from actors.app.settings import LoggingSettings, ServiceSettings, SettingsError
 from protocol.crypto import NickIdentity
 
+__all__ = ["ClientCollector", "ExitCode", "InterceptHandler", "LIBRARY_PACKAGES", "STOP_DEADLINE",
+           "Service", "configure_logging", "directory_states", "live_views", "make_client",
+           "metrics_registry"]
+
 LIBRARY_PACKAGES = ("actors", "protocol", "localnet")
 STOP_DEADLINE = 15.0  # systemd's default TimeoutStopSec is 90 s; we stay well inside it
 

@@ -45,6 +45,8 @@ from actors.core.routing import ChannelBinding, choose_binding, upgrade_channel
 from actors.errors import ClientClosedError, MultiDirectoryError
 from actors.shells.runtime import PeerHandle
 
+__all__ = ["BlockingRemoteMultiDirectoryClient", "RemoteMultiDirectoryClient"]
+
 CALL_GRACE = 10.0  # beyond the daemon's own deadline for a wait or a fetch
 HELLO_TIMEOUT = 10.0
 RECONNECT_WAIT = 10.0
