@@ -15,8 +15,9 @@ from actors.api.client import ClientCore
 from actors.daemon.auth import MAX_HELLO_LINE, MAX_UNAUTHENTICATED
 from actors.daemon.methods import DISPATCH
 from actors.daemon.server import DaemonServer
-from actors.daemon.wire import METHODS, PROTOCOL_VERSION
+from actors.daemon.wire import MAX_CLIENT_NAME, METHODS, PROTOCOL_VERSION, Hello, encode_line
 from localnet.network import LocalNet
+from supervisor import BlockingRemoteMultiDirectoryClient
 from tests.helpers.polling import wait_until
 
 NOBODY = "J5nobodyAtAllXXX"
@@ -126,3 +127,12 @@ def test_a_large_request_sent_with_the_hello_is_served(daemon):
     assert conn.recv()["type"] == "hello_ok"
     assert conn.recv() == {"type": "response", "id": 2, "result": False}
     conn.close()
+
+
+def test_the_longest_client_name_fits_the_hello_cap_and_a_longer_one_is_refused_at_construction():
+    worst = "\x01" * MAX_CLIENT_NAME  # every character \u-escaped in JSON: 6 bytes each
+    line = encode_line(Hello(PROTOCOL_VERSION, "ab" * 32, worst))
+    assert len(line) <= MAX_HELLO_LINE
+    with pytest.raises(ValueError, match="client_name"):
+        BlockingRemoteMultiDirectoryClient("/nonexistent.sock",
+                                           client_name="x" * (MAX_CLIENT_NAME + 1))
