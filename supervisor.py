@@ -1,18 +1,24 @@
-"""Public entry module: the facades, the channel value, and the ``jm-multidir`` command.
+"""Public entry module: the facades, the values they take and return, their errors, and the
+``jm-multidir`` command.
 
 ``from supervisor import MultiDirectoryClient, BlockingMultiDirectoryClient, ChannelBinding``
-is the import path API.md fixes. The Supervisor actor itself lives in
-``actors.shells.supervisor_actor``; this module keeps the public names stable.
+is the import path API.md fixes. ``__all__`` lists everything an application passes in or
+gets back (``tests/test_exports.py`` pins it). The Supervisor actor itself is internal and
+lives in ``actors.shells.supervisor_actor``.
 """
 
+from actors.api.config import Limits
+from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
 from actors.core.orderbook import BondData, Offer
 from actors.core.routing import ChannelBinding
+from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
+from actors.daemon.wire import ControlProtocolError, DaemonRefusedError
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
                            HandshakeRejectedByRemoteError, MultiDirectoryError,
                            NoDirectConnectionError, RefusedDestinationError)
-from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
-from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
-from actors.shells.supervisor_actor import Supervisor
+from actors.faults import FaultPlan
+from actors.shells.runtime import PeerHandle
+from protocol.crypto import NickIdentity
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
-    "BondData", "ChannelBinding",
-    "ClientClosedError", "DirectoryNotConnectedError", "HandshakeRejectedByRemoteError",
-    "MultiDirectoryClient", "MultiDirectoryError", "NoDirectConnectionError", "Offer",
-    "RefusedDestinationError", "RemoteMultiDirectoryClient", "Supervisor", "main",
+    "BondData", "ChannelBinding", "ClientClosedError", "ControlProtocolError",
+    "DaemonRefusedError", "DirectoryNotConnectedError", "FaultPlan",
+    "HandshakeRejectedByRemoteError", "Limits", "MultiDirectoryClient", "MultiDirectoryError",
+    "NickIdentity", "NoDirectConnectionError", "Offer", "PeerHandle", "RefusedDestinationError",
+    "RemoteMultiDirectoryClient", "main",
 ]

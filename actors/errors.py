@@ -6,6 +6,12 @@ Network-level failures of a single dial derive from :class:`TransportError` (an
 ``OSError``) so the supervisor's decider classifies them as network errors.
 """
 
+__all__ = ["AllRoutesFailedError", "ClientClosedError", "DestinationRefusedError",
+           "DestinationUnreachableError", "DialTimeoutError", "DirectoryNotConnectedError",
+           "HandshakeRejectedByRemoteError", "MultiDirectoryError", "NoDirectConnectionError",
+           "ProxyAuthError", "ProxyProtocolError", "ProxyUnreachableError",
+           "RefusedDestinationError", "TransportError"]
+
 
 class MultiDirectoryError(RuntimeError):
     """Base of every error the client raises to the application."""

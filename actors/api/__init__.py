@@ -5,3 +5,10 @@ Imports: everything below it (``protocol``, ``actors.core``, ``actors.net``,
 ``actors.shells``, ``actors.errors``, ``actors.faults``). Never ``actors.daemon``,
 ``actors.app`` or ``localnet``.
 """
+
+from actors.api.client import ClientCore
+from actors.api.config import ClientConfig, Limits
+from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+
+__all__ = ["BlockingMultiDirectoryClient", "ClientConfig", "ClientCore", "Limits",
+           "MultiDirectoryClient"]

@@ -214,7 +214,7 @@ def _guarded(callback: Callable[..., Any], *args: Any) -> None:
 def _injector(plan: Any) -> Any:
     if plan is None:
         return None
-    from actors.faults.injector import FaultInjector, FaultPlan
+    from actors.faults import FaultInjector, FaultPlan
     if isinstance(plan, FaultInjector):
         return plan
     if isinstance(plan, str):

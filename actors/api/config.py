@@ -19,6 +19,9 @@ from protocol.handshake import NETWORKS, NOT_SERVING, is_valid_location
 __all__ = ["DEFAULT_DIRECTORY_PORT", "NICK_AUTH_MODES", "ClientConfig", "Limits", "build_config",
            "normalize_directory"]
 
+__all__ = ["ClientConfig", "DEFAULT_DIRECTORY_PORT", "Limits", "NICK_AUTH_MODES", "build_config",
+           "normalize_directory"]
+
 DEFAULT_DIRECTORY_PORT = 5222
 
 

@@ -1,4 +1,7 @@
-"""Everything the actors of one client share, built once by the facade."""
+"""Everything the actors of one client share, built once by the facade.
+
+Internal: applications never build or touch a SystemContext; ClientCore owns it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from actors.net.dialer import Dialer
 from actors.shells.names import CORE_ACTORS, SUPERVISOR, directory_name
 from actors.shells.runtime import AddressBook, Stats, Views
 from protocol.crypto import NickIdentity
+
+__all__ = ["SystemContext"]
 
 
 class SystemContext:

@@ -22,6 +22,8 @@ from actors.shells.runtime import PeerHandle
 from protocol.crypto import NickIdentity
 from protocol.handshake import NOT_SERVING
 
+__all__ = ["BlockingMultiDirectoryClient", "GRACE", "MultiDirectoryClient"]
+
 GRACE = 5.0  # beyond an actor-side deadline, how long a facade waits before giving up
 
 

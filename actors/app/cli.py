@@ -25,6 +25,9 @@ from actors.api.facade import GRACE
 from actors.app.service import (ExitCode, Service, configure_logging, directory_states, live_views,
                             make_client)
 from actors.app.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
+from actors.app.table import offer_table
+
+__all__ = ["INTERACTIVE_LOG_LEVEL", "LOCALNET_WAITS", "REAL_WAITS", "main"]
 
 #: fetch_orderbook waits: API.md's defaults suit a real network; a loopback one answers
 #: in milliseconds, so ``--localnet`` uses short ones unless told otherwise.
@@ -168,20 +171,6 @@ def _orderbook(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def offer_table(offers) -> list[str]:
-    """Aligned rows: text columns left-aligned, numbers right-aligned; sorted by maker."""
-    header = ("maker", "oid", "type", "min", "max", "txfee", "cjfee", "bond expiry")
-    rows = [header] + [
-        (o.counterparty, str(o.oid), o.ordertype, str(o.minsize), str(o.maxsize), str(o.txfee),
-         str(o.cjfee), str(o.fidelity_bond_data.cert_expiry) if o.fidelity_bond_data else "-")
-        for o in sorted(offers, key=lambda o: (o.counterparty, o.oid))]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    left = {0, 2}
-    return ["  ".join(cell.ljust(width) if i in left else cell.rjust(width)
-                      for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
-            for row in rows]
-
-
 def _status(args: argparse.Namespace) -> int:
     with _settings(args, INTERACTIVE_LOG_LEVEL) as settings:
         core = make_client(settings)
@@ -206,6 +195,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from actors.app.demo import run_demo  # the demo pulls in localnet; only load it when asked
     configure_logging(ServiceSettings().logging, INTERACTIVE_LOG_LEVEL)
-    return int(run_demo(tor=args.tor) or 0)
+    if args.tor:  # the demos pull in localnet; only load them when asked
+        from actors.app.tordemo import run_tor_demo
+        return int(run_tor_demo() or 0)
+    from actors.app.demo import run_demo
+    return int(run_demo() or 0)

@@ -14,7 +14,7 @@ import asyncio
 import time
 from typing import Any
 
-from actors.app.cli import offer_table
+from actors.app.table import offer_table
 from actors.api.facade import MultiDirectoryClient
 from localnet import coinjoin
 from localnet.network import LocalNet
@@ -144,11 +144,9 @@ async def demo() -> None:
     say(f"\ndemo finished in {time.monotonic() - started:.1f} s; everything shut down")
 
 
-def run_demo(tor: bool = False) -> int:
-    """Entry point of ``jm-multidir demo``; logging is the caller's (the CLI's) business."""
-    if tor:
-        from actors.app.tordemo import run_tor_demo
-        return run_tor_demo()
+def run_demo() -> int:
+    """Entry point of ``jm-multidir demo`` (``--tor``: :func:`actors.app.tordemo.run_tor_demo`);
+    logging is the caller's (the CLI's) business."""
     asyncio.run(demo())
     return 0
 

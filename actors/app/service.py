@@ -35,11 +35,15 @@ from prometheus_client.registry import Collector
 from actors.api.client import ClientCore
 from actors.daemon.server import serve_from_settings
 from actors.errors import ClientClosedError
-from actors.faults.injector import plan_from_env
+from actors.faults import plan_from_env
 from actors.core.messages import DirectoryStatus, Escalated
 from actors.shells.runtime import Views
 from actors.app.settings import LoggingSettings, ServiceSettings, SettingsError
 from protocol.crypto import NickIdentity
+
+__all__ = ["ClientCollector", "ExitCode", "InterceptHandler", "LIBRARY_PACKAGES", "STOP_DEADLINE",
+           "Service", "configure_logging", "directory_states", "live_views", "make_client",
+           "metrics_registry"]
 
 LIBRARY_PACKAGES = ("actors", "protocol", "localnet")
 STOP_DEADLINE = 15.0  # systemd's default TimeoutStopSec is 90 s; we stay well inside it
@@ -91,7 +95,7 @@ def configure_logging(settings: LoggingSettings, level: str | None = None) -> No
 def make_client(settings: ServiceSettings) -> ClientCore:
     """A not-yet-started client for ``settings``; configuration errors are SettingsError.
 
-    ``JM_FAULT_PLAN`` (actors.faults.injector) is honoured so that a fault scenario — including a
+    ``JM_FAULT_PLAN`` (actors.faults.plan) is honoured so that a fault scenario — including a
     failing test's replay hint — can be rehearsed against the real process.
     """
     client = settings.client

@@ -21,6 +21,11 @@ import msgspec
 
 from actors.api.config import Limits, normalize_directory
 
+__all__ = ["ClientSettings", "DEFAULT_CONFIG", "DaemonSettings", "LimitsSettings", "LogLevel",
+           "LoggingSettings", "MetricsSettings", "Network", "NickAuthMode", "ServiceSettings",
+           "SettingsError", "SocksSettings", "load_settings", "parse_loopback",
+           "settings_from_dict"]
+
 Network = Literal["mainnet", "testnet", "signet", "regtest"]
 NickAuthMode = Literal["disabled", "prefer_verified", "require_verified"]
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]

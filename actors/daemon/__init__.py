@@ -3,3 +3,10 @@ wire format, the server with its cookie authentication and sessions, and the rem
 
 Imports: ``actors.api`` and below. Never ``actors.app`` or ``localnet``.
 """
+
+from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
+from actors.daemon.server import DaemonServer, serve_from_settings
+from actors.daemon.wire import ControlProtocolError, DaemonRefusedError
+
+__all__ = ["BlockingRemoteMultiDirectoryClient", "ControlProtocolError", "DaemonRefusedError",
+           "DaemonServer", "RemoteMultiDirectoryClient", "serve_from_settings"]

@@ -37,13 +37,16 @@ import msgspec
 from loguru import logger
 
 from actors.api.config import normalize_directory
-from actors.daemon.wire import (DAEMON_DECODER, MAX_DAEMON_LINE, METHODS, PROTOCOL_VERSION,
-                                 CoreState, DaemonRefusedError, Error, ErrorResponse, Event, Hello,
-                                 HelloOk, Request, Response, default_cookie_path, encode_line,
-                                 format_tcp_address, make_error, parse_tcp_address)
+from actors.daemon.wire import (DAEMON_DECODER, MAX_CLIENT_NAME, MAX_DAEMON_LINE, METHODS,
+                                 PROTOCOL_VERSION, CoreState, DaemonRefusedError, Error,
+                                 ErrorResponse, Event, Hello, HelloOk, Request, Response,
+                                 default_cookie_path, encode_line, format_tcp_address, make_error,
+                                 parse_tcp_address)
 from actors.core.routing import ChannelBinding, choose_binding, upgrade_channel
 from actors.errors import ClientClosedError, MultiDirectoryError
 from actors.shells.runtime import PeerHandle
+
+__all__ = ["BlockingRemoteMultiDirectoryClient", "RemoteMultiDirectoryClient"]
 
 CALL_GRACE = 10.0  # beyond the daemon's own deadline for a wait or a fetch
 HELLO_TIMEOUT = 10.0
@@ -62,6 +65,9 @@ class _Link:
             raise ValueError("socket_path / tcp_address: need the daemon's address")
         if on_nick_leave is not None and not callable(on_nick_leave):
             raise ValueError("on_nick_leave: must be callable or None")
+        if not isinstance(client_name, str) or len(client_name) > MAX_CLIENT_NAME:
+            raise ValueError(f"client_name: a string of at most {MAX_CLIENT_NAME} characters "
+                             "(the daemon caps the hello line)")
         self._socket_path = str(socket_path) if socket_path else None
         self._tcp = parse_tcp_address(tcp_address) if tcp_address else None
         self._cookie_path = str(cookie_path) if cookie_path else default_cookie_path(socket_path)

@@ -31,9 +31,19 @@ from actors.shells.runtime import PeerHandle
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 
+__all__ = ["CLIENT_DECODER", "ControlMessage", "ControlProtocolError", "CoreState",
+           "DAEMON_DECODER", "DaemonRefusedError", "ENCODER", "ERROR_TYPES", "Error",
+           "ErrorResponse", "Event", "FetchOrderbookParams", "Hello", "HelloOk", "LOOPBACK_HOSTS",
+           "MAX_CLIENT_NAME", "MAX_CONSECUTIVE_GARBAGE", "MAX_DAEMON_LINE", "MAX_REQUEST_LINE",
+           "METHODS", "NickParams", "NoParams", "PROTOCOL_VERSION", "Request", "RequestFramer", "Response",
+           "SendPrivmsgParams", "SyncNicksParams", "UpgradeChannelParams", "WaitForResponseParams",
+           "WaitForResponsesParams", "default_cookie_path", "encode_line", "error_type_of",
+           "format_tcp_address", "make_error", "parse_tcp_address"]
+
 PROTOCOL_VERSION = 1
 MAX_REQUEST_LINE = 1 << 20  # client -> daemon; a longer request is refused, the link kept
 MAX_DAEMON_LINE = 64 << 20  # daemon -> client; a 20 000-offer orderbook is ~10 MB of JSON
+MAX_CLIENT_NAME = 256  # characters; even fully \u-escaped the hello stays under the daemon's cap
 MAX_CONSECUTIVE_GARBAGE = 5  # unparseable or oversized lines in a row before the daemon hangs up
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 

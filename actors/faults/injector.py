@@ -1,15 +1,13 @@
-"""Fault injection: a seeded plan of network faults and actor crashes, and its trace.
+"""Applying a fault plan to a running client: faulty transports and crash points.
 
-This is a public feature: an application passes a :class:`FaultPlan` to the client
-(keyword ``fault_plan``) to rehearse bad networks. A :class:`FaultInjector` wraps each
-connection's :class:`~actors.net.transport.Transport` in a :class:`FaultyTransport` and gives
-the actors :class:`CrashPoints` to call (snabbkaffe's ``maybe_crash``, FoundationDB's
-BUGGIFY). Every injected fault is appended to the same :class:`Trace` as the actors'
-protocol events, so a test asserts invariants over a whole run instead of sleeping.
+A :class:`FaultInjector` wraps each connection's :class:`~actors.net.transport.Transport`
+in a :class:`FaultyTransport` and gives the actors :class:`CrashPoints` to call
+(snabbkaffe's ``maybe_crash``, FoundationDB's BUGGIFY). Every injected fault is appended
+to the same :class:`~actors.faults.trace.Trace` as the actors' protocol events. The plan
+itself is :mod:`actors.faults.plan`.
 
-Vocabulary and units follow Toxiproxy (``latency``/``jitter`` in ms, ``rate`` in KB/s,
-``timeout`` in ms, slicer sizes in bytes and ``delay`` in microseconds); the line-level
-faults (drop, duplicate, reorder, corrupt) and ``partition`` have no Toxiproxy twin.
+Each fault type's effect on a line is one function in :data:`EFFECTS`, looked up by the
+fault's type: a new fault is a Struct in the plan plus one entry here.
 
 Determinism: every random choice comes from a ``random.Random`` derived from the plan's
 seed, the target and the direction (or crash point), so thread interleaving between
@@ -20,28 +18,22 @@ given target sees. Same plan and same lines per target ⇒ same faults.
 from __future__ import annotations
 
 import fnmatch
-import os
 import random
 import threading
 import time
-import tomllib
 from collections import deque
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Any
 
-import msgspec
-
+from actors.faults.plan import (Bandwidth, Corrupt, Crash, Drop, Duplicate, FaultPlan, FaultRule,
+                                Latency, LimitData, Partition, Reorder, Reset, Slice, Stall,
+                                fault_type)
+from actors.faults.trace import Trace
 from actors.net.transport import Transport
+from protocol.envelope import decode_envelope
 
-try:  # protocol/ is written alongside; its decoder is the reference one when present.
-    from protocol.envelope import decode_envelope as _decode_envelope
-except ImportError:  # pragma: no cover - only while protocol.envelope is missing
-    class _Envelope(msgspec.Struct):
-        type: int
-        line: str
-
-    _decode_envelope = msgspec.json.Decoder(_Envelope).decode
+__all__ = ["CRASH_POINTS", "EFFECTS", "CrashInjected", "CrashPoints", "FaultInjector",
+           "FaultTarget", "FaultyTransport", "line_commands"]
 
 #: Crash points the client's actors pass through, as ``"<actor kind>.<point>"``.
 CRASH_POINTS = (
@@ -61,235 +53,12 @@ _JM_MESSAGE_TYPES = (685, 687)  # PRIVMSG, PUBMSG
 #: A partial line longer than this is passed on as it is rather than buffered further.
 _MAX_PENDING_LINE = 1 << 20
 
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
-
-
-class _Fault(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True,
-             omit_defaults=True):
-    pass
-
-
-class Latency(_Fault, tag="latency"):
-    """Delay data by ``latency`` ms, plus or minus up to ``jitter`` ms (Toxiproxy)."""
-
-    latency: NonNegative = 0
-    jitter: NonNegative = 0
-
-
-class Bandwidth(_Fault, tag="bandwidth"):
-    """Limit throughput to ``rate`` KB/s, 1 KB = 1000 bytes (Toxiproxy; fractions allowed)."""
-
-    rate: Annotated[float, msgspec.Meta(gt=0)]
-
-
-class Stall(_Fault, tag="stall"):
-    """Stop delivering data this way; after ``timeout`` ms (0 = never) close (Toxiproxy
-    ``timeout``). A stalled ``recv`` blocks until the transport is aborted."""
-
-    timeout: NonNegative = 0
-
-
-class Reset(_Fault, tag="reset"):
-    """Abort the connection at the matching line: ``recv`` returns ``b""`` after the lines
-    before it, ``send`` raises ``ConnectionResetError`` (Toxiproxy ``reset_peer``; pick the
-    moment with ``after_lines``)."""
-
-
-class Slice(_Fault, tag="slice"):
-    """Split data into chunks of ``average_size`` ± ``size_variation`` bytes, ``delay``
-    microseconds apart (Toxiproxy ``slicer``)."""
-
-    average_size: Annotated[int, msgspec.Meta(ge=1)]
-    size_variation: NonNegative = 0
-    delay: NonNegative = 0
-
-
-class LimitData(_Fault, tag="limit_data"):
-    """Close the connection once ``bytes`` bytes went this way (Toxiproxy ``limit_data``);
-    the ``send`` that reaches the limit raises ``BrokenPipeError``."""
-
-    bytes: NonNegative
-
-
-class Drop(_Fault, tag="drop"):
-    """Lose the matching line."""
-
-
-class Duplicate(_Fault, tag="duplicate"):
-    """Deliver the matching line twice."""
-
-
-class Reorder(_Fault, tag="reorder"):
-    """Hold the matching line and deliver it after the next line (lost if none follows)."""
-
-
-class Corrupt(_Fault, tag="corrupt"):
-    """Change ``flips`` bytes of the line (never its terminator), chosen from the seed."""
-
-    flips: Annotated[int, msgspec.Meta(ge=1)] = 1
-
-
-class Partition(_Fault, tag="partition"):
-    """Deliver nothing either way for ``duration`` ms, then deliver what was held."""
-
-    duration: NonNegative
-
-
-class Crash(_Fault, tag="crash"):
-    """Raise :class:`CrashInjected` at the crash point(s) matching the glob ``point``."""
-
-    point: str
-
-
-Fault = (Latency | Bandwidth | Stall | Reset | Slice | LimitData | Drop | Duplicate
-         | Reorder | Corrupt | Partition | Crash)
-
-_LINE_FAULTS = (Drop, Duplicate, Reorder, Corrupt)
-
-
-def fault_type(fault: Fault) -> str:
-    """The plan's name for a fault (``"latency"``, ``"limit_data"``...)."""
-    return type(fault).__struct_config__.tag
-
-
-class FaultRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
-                omit_defaults=True):
-    """Which target, direction and lines a fault applies to, and how often.
-
-    ``target`` is the kind of connection ("directory", "peer") or, for crashes, of actor
-    ("router", "registry" too); ``name`` is a glob on ``host:port`` or the nick.
-    ``command`` restricts the rule to lines whose envelope type (``"789"``) or JoinMarket
-    command (``"sig"``, ``"!sig"``) matches. The first ``after_lines`` matching lines
-    (passes, for a crash point) are left alone; afterwards each match fires with
-    ``probability``, at most ``count`` times per target for the whole run.
-    """
-
-    fault: Fault
-    target: Literal["directory", "peer", "router", "registry", "any"] = "any"
-    name: str = "*"
-    direction: Literal["in", "out", "both"] = "both"
-    command: str | None = None
-    after_lines: NonNegative = 0
-    probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
-    count: Annotated[int, msgspec.Meta(ge=1)] | None = None
-
-    def matches(self, kind: str, name: str) -> bool:
-        return self.target in ("any", kind) and fnmatch.fnmatchcase(name, self.name)
-
-    @property
-    def needs_lines(self) -> bool:
-        """Whether firing depends on which line is which (else any chunking will do).
-
-        Anything conditional or probabilistic is decided per line, so the outcome does
-        not depend on how the OS happened to chunk the stream.
-        """
-        return (self.command is not None or self.after_lines > 0 or self.probability < 1
-                or self.count is not None or isinstance(self.fault, _LINE_FAULTS))
-
-
-class FaultPlan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
-                omit_defaults=True):
-    """A seeded, serialisable list of rules: everything needed to replay a run."""
-
-    seed: int
-    rules: tuple[FaultRule, ...] = ()
-    name: str = ""
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> FaultPlan:
-        return msgspec.json.decode(text, type=cls)
-
-    @classmethod
-    def from_toml(cls, text: str) -> FaultPlan:
-        return msgspec.convert(tomllib.loads(text), cls)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> FaultPlan:
-        """Read a ``.toml`` file as TOML and anything else as JSON."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        return cls.from_toml(text) if path.suffix.lower() == ".toml" else cls.from_json(text)
-
-    def to_json(self) -> str:
-        return msgspec.json.encode(self).decode()
-
-
-def plan_from_env(environ: Mapping[str, str] | None = None) -> FaultPlan | None:
-    """The plan named by ``JM_FAULT_PLAN`` (a file, or inline JSON starting with ``{``).
-
-    ``JM_FAULT_SEED`` replaces the plan's seed, to rerun one scenario under other seeds
-    or replay the seed a failing run printed.
-    """
-    env = os.environ if environ is None else environ
-    source = env.get("JM_FAULT_PLAN")
-    if not source:
-        return None
-    inline = source.lstrip().startswith("{")
-    plan = FaultPlan.from_json(source) if inline else FaultPlan.load(source)
-    if env.get("JM_FAULT_SEED"):
-        plan = msgspec.structs.replace(plan, seed=int(env["JM_FAULT_SEED"]))
-    return plan
-
-
-class TraceEvent(msgspec.Struct, frozen=True):
-    t: float
-    source: str
-    kind: str
-    detail: str = ""
-
-
-class Trace:
-    """Thread-safe, bounded, append-only log of injected faults and protocol events.
-
-    Sources are ``"<kind>:<name>"`` (``"directory:abc.onion:5222"``); kinds are dotted
-    (``"fault.drop"``, ``"directory.connected"``, ``"reply.attributed"``). When full the
-    oldest events are discarded and counted in :attr:`dropped`, so a long run cannot
-    exhaust memory.
-    """
-
-    def __init__(self, max_events: int = 100_000) -> None:
-        self._events: deque[TraceEvent] = deque(maxlen=max_events)
-        self._lock = threading.Lock()
-        self.dropped = 0
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def record(self, source: str, kind: str, detail: str = "") -> TraceEvent:
-        event = TraceEvent(time.monotonic(), source, kind, detail)
-        with self._lock:
-            if len(self._events) == self._events.maxlen:
-                self.dropped += 1
-            self._events.append(event)
-        return event
-
-    def events(self, kind: str | None = None, source: str | None = None) -> list[TraceEvent]:
-        """Events in order; ``kind`` matches exactly, or as a prefix if it ends with ".".
-
-        ``source`` likewise matches exactly, or as a prefix if it ends with ":".
-        """
-        with self._lock:
-            snapshot = list(self._events)
-        return [e for e in snapshot if _field_matches(e.kind, kind, ".")
-                and _field_matches(e.source, source, ":")]
-
-    def dump_json(self) -> str:
-        with self._lock:
-            payload = {"dropped": self.dropped, "events": list(self._events)}
-        return msgspec.json.encode(payload).decode()
-
-
-def _field_matches(value: str, wanted: str | None, separator: str) -> bool:
-    if wanted is None:
-        return True
-    return value.startswith(wanted) if wanted.endswith(separator) else value == wanted
-
 
 def line_commands(line: bytes) -> frozenset[str]:
     """What a rule's ``command`` can match in one framed line: the envelope type as a
     string and, for privmsg/pubmsg, the JoinMarket command after the second ``!``."""
     try:
-        envelope = _decode_envelope(line.rstrip(b"\r\n"))
+        envelope = decode_envelope(line.rstrip(b"\r\n"))
     except (ValueError, UnicodeError, RecursionError):  # EnvelopeError, msgspec errors
         return frozenset()
     names = {str(envelope.type)}
@@ -463,10 +232,7 @@ class FaultyTransport:
         """
         if direction.stalled or direction.ended:
             return []
-        pieces = [unit]
-        latency = gap = seconds_per_byte = 0.0
-        hold = False
-        end: OSError | None = None
+        line = _Pass(unit, direction, now)
         commands: frozenset[str] | None = None
         for index, rule in direction.rules:
             if rule.command is not None:
@@ -477,52 +243,23 @@ class FaultyTransport:
             seen = direction.seen[index] = direction.seen.get(index, 0) + 1
             if not self._target.admit(index, rule, seen, direction.name):
                 continue
-            fault, note = rule.fault, ""
-            rng = self._target.rng(direction.name)
-            if isinstance(fault, Latency):
-                jitter = rng.uniform(-fault.jitter, fault.jitter) if fault.jitter else 0.0
-                ms = fault.latency + jitter
-                latency += max(0.0, ms) / 1000
-                note = f" delay_ms={ms:.3f}"
-            elif isinstance(fault, Bandwidth):
-                seconds_per_byte += 1 / (fault.rate * 1000)
-            elif isinstance(fault, Slice):
-                pieces = [chunk for piece in pieces for chunk in _slices(piece, fault, rng)]
-                gap += fault.delay / 1e6
-            elif isinstance(fault, LimitData):
-                used = direction.limit_used.get(index, 0)
-                pieces, taken = _truncate(pieces, fault.bytes - used)
-                direction.limit_used[index] = used + taken
-                if used + taken >= fault.bytes:
-                    end = BrokenPipeError("connection closed by limit_data fault")
-            elif isinstance(fault, Drop):
-                pieces = []
-            elif isinstance(fault, Duplicate):
-                pieces = pieces + pieces
-            elif isinstance(fault, Reorder):
-                hold = True
-            elif isinstance(fault, Corrupt):
-                pieces = [_corrupt(piece, fault.flips, rng) for piece in pieces]
-            elif isinstance(fault, Stall):
-                direction.stalled = True
-                direction.stall_deadline = now + fault.timeout / 1000 if fault.timeout else None
-                pieces = []
-            elif isinstance(fault, Reset):
-                end = ConnectionResetError("connection reset by fault injection")
-                pieces = []
-            elif isinstance(fault, Partition):
-                with self._state_lock:
-                    self._partition_until = max(self._partition_until, now + fault.duration / 1000)
-            self._trace.record(self._target.source, f"fault.{fault_type(fault)}",
-                               f"{direction.name} unit={seen} rule={index}{note}")
-            if not pieces or direction.stalled:
+            line.index, line.note = index, ""
+            EFFECTS[type(rule.fault)](line, rule.fault, self._target.rng(direction.name))
+            self._trace.record(self._target.source, f"fault.{fault_type(rule.fault)}",
+                               f"{direction.name} unit={seen} rule={index}{line.note}")
+            if not line.pieces or direction.stalled:
                 break
-        if hold:
+        if line.partition_until:
+            with self._state_lock:
+                self._partition_until = max(self._partition_until, line.partition_until)
+        pieces = line.pieces
+        if line.hold:
             pieces, direction.held = direction.held or [], pieces
         elif direction.held is not None:
             pieces, direction.held = pieces + direction.held, None
-        direction.ended = end is not None
-        return self._schedule(direction, pieces, now + latency, gap, seconds_per_byte, end)
+        direction.ended = line.end is not None
+        return self._schedule(direction, pieces, now + line.latency, line.gap,
+                              line.seconds_per_byte, line.end)
 
     @staticmethod
     def _schedule(direction: _Direction, pieces: list[bytes], start: float, gap: float,
@@ -567,6 +304,86 @@ class FaultyTransport:
             if cause is None:
                 raise ConnectionAbortedError("transport closed")
             raise type(cause)(*cause.args)
+
+
+class _Pass:
+    """One line (or chunk) on its way through a direction's rules: what fired so far."""
+
+    __slots__ = ("pieces", "direction", "now", "index", "note", "latency", "gap",
+                 "seconds_per_byte", "hold", "end", "partition_until")
+
+    def __init__(self, unit: bytes, direction: _Direction, now: float) -> None:
+        self.pieces = [unit]
+        self.direction, self.now = direction, now
+        self.index = 0  # the rule being applied (LimitData keeps its count per rule)
+        self.note = ""  # appended to the trace event's detail
+        self.latency = self.gap = self.seconds_per_byte = 0.0
+        self.hold = False
+        self.end: OSError | None = None
+        self.partition_until = 0.0
+
+
+def _latency(line: _Pass, fault: Latency, rng: random.Random) -> None:
+    jitter = rng.uniform(-fault.jitter, fault.jitter) if fault.jitter else 0.0
+    ms = fault.latency + jitter
+    line.latency += max(0.0, ms) / 1000
+    line.note = f" delay_ms={ms:.3f}"
+
+
+def _bandwidth(line: _Pass, fault: Bandwidth, rng: random.Random) -> None:
+    line.seconds_per_byte += 1 / (fault.rate * 1000)
+
+
+def _slice(line: _Pass, fault: Slice, rng: random.Random) -> None:
+    line.pieces = [chunk for piece in line.pieces for chunk in _slices(piece, fault, rng)]
+    line.gap += fault.delay / 1e6
+
+
+def _limit_data(line: _Pass, fault: LimitData, rng: random.Random) -> None:
+    used = line.direction.limit_used.get(line.index, 0)
+    line.pieces, taken = _truncate(line.pieces, fault.bytes - used)
+    line.direction.limit_used[line.index] = used + taken
+    if used + taken >= fault.bytes:
+        line.end = BrokenPipeError("connection closed by limit_data fault")
+
+
+def _drop(line: _Pass, fault: Drop, rng: random.Random) -> None:
+    line.pieces = []
+
+
+def _duplicate(line: _Pass, fault: Duplicate, rng: random.Random) -> None:
+    line.pieces = line.pieces + line.pieces
+
+
+def _reorder(line: _Pass, fault: Reorder, rng: random.Random) -> None:
+    line.hold = True
+
+
+def _corrupt_line(line: _Pass, fault: Corrupt, rng: random.Random) -> None:
+    line.pieces = [_corrupt(piece, fault.flips, rng) for piece in line.pieces]
+
+
+def _stall(line: _Pass, fault: Stall, rng: random.Random) -> None:
+    line.direction.stalled = True
+    line.direction.stall_deadline = line.now + fault.timeout / 1000 if fault.timeout else None
+    line.pieces = []
+
+
+def _reset(line: _Pass, fault: Reset, rng: random.Random) -> None:
+    line.end = ConnectionResetError("connection reset by fault injection")
+    line.pieces = []
+
+
+def _partition(line: _Pass, fault: Partition, rng: random.Random) -> None:
+    line.partition_until = max(line.partition_until, line.now + fault.duration / 1000)
+
+
+#: What each transport fault does to a line, by fault type (crashes are CrashPoints').
+EFFECTS: dict[type, Callable[[_Pass, Any, random.Random], None]] = {
+    Latency: _latency, Bandwidth: _bandwidth, Slice: _slice, LimitData: _limit_data,
+    Drop: _drop, Duplicate: _duplicate, Reorder: _reorder, Corrupt: _corrupt_line,
+    Stall: _stall, Reset: _reset, Partition: _partition,
+}
 
 
 def _slices(data: bytes, fault: Slice, rng: random.Random) -> list[bytes]:
@@ -678,73 +495,3 @@ class FaultInjector:
         if not any(not isinstance(rule.fault, Crash) for _, rule in target.rules):
             return transport
         return FaultyTransport(transport, target, self.trace)
-
-
-def replay_hint(plan: FaultPlan) -> str:
-    """What a failing scenario prints so that anyone can rerun exactly that run."""
-    return (f"fault plan {plan.name or '(unnamed)'}: seed={plan.seed}; plan={plan.to_json()}; "
-            f"rerun with JM_FAULT_PLAN=<file holding that JSON> (JM_FAULT_SEED=<n> to change "
-            f"only the seed) or fault_plan=FaultPlan.from_json(...)")
-
-
-def fault_plan_report(plan: FaultPlan, trace: Trace, last: int = 50) -> str:
-    """A failing test's message: the replay hint and the tail of the trace."""
-    events = trace.events()
-    start = events[0].t if events else 0.0
-    lines = [replay_hint(plan), f"last {min(last, len(events))} of {len(events)} trace events"
-             f" ({trace.dropped} dropped):"]
-    lines += [f"  +{e.t - start:9.3f}s {e.source} {e.kind} {e.detail}" for e in events[-last:]]
-    return "\n".join(lines)
-
-
-class _Pipe:
-    """One direction of an in-memory stream."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.cond = threading.Condition()
-        self.writer_done = False   # EOF once the buffer is drained
-        self.reader_done = False   # the reading end is shut: nothing more is delivered
-
-
-class MemoryTransport:
-    """One end of :func:`memory_pair`; behaves like :class:`SocketTransport` on a
-    socketpair (``abort`` shuts both ways: the local ``recv`` returns ``b""`` at once,
-    the other end reads what was already sent and then ``b""``)."""
-
-    def __init__(self, rx: _Pipe, tx: _Pipe) -> None:
-        self._rx = rx
-        self._tx = tx
-
-    def send(self, data: bytes) -> None:
-        with self._tx.cond:
-            if self._tx.writer_done or self._tx.reader_done:
-                raise BrokenPipeError("memory transport is closed")
-            self._tx.buffer += data
-            self._tx.cond.notify_all()
-
-    def recv(self, bufsize: int) -> bytes:
-        rx = self._rx
-        with rx.cond:
-            while not rx.buffer and not rx.writer_done and not rx.reader_done:
-                rx.cond.wait()
-            if rx.reader_done:
-                return b""
-            data = bytes(rx.buffer[:bufsize])
-            del rx.buffer[:bufsize]
-            return data
-
-    def abort(self) -> None:
-        for pipe, flag in ((self._rx, "reader_done"), (self._tx, "writer_done")):
-            with pipe.cond:
-                setattr(pipe, flag, True)
-                pipe.cond.notify_all()
-
-    def close(self) -> None:
-        self.abort()
-
-
-def memory_pair() -> tuple[MemoryTransport, MemoryTransport]:
-    """Two connected in-memory transports, for tests that need no sockets."""
-    a_to_b, b_to_a = _Pipe(), _Pipe()
-    return MemoryTransport(b_to_a, a_to_b), MemoryTransport(a_to_b, b_to_a)

@@ -28,6 +28,8 @@ from actors.net.transport import Transport
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 
+__all__ = ["LineConnection", "READ_SIZE"]
+
 READ_SIZE = 65_536
 PAUSE_POLL = 0.005  # seconds between mailbox checks while paused
 

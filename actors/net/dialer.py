@@ -15,6 +15,8 @@ from concurrent.futures import Future
 from actors.errors import ClientClosedError
 from actors.net.transport import SocketTransport, SocksConfig, dial_async
 
+__all__ = ["Dialer"]
+
 
 class Dialer:
     def __init__(self, config: SocksConfig, name: str = "jm-dialer") -> None:

@@ -29,6 +29,9 @@ from actors.errors import (
     TransportError,
 )
 
+__all__ = ["CATEGORY_DIRECTORY", "CATEGORY_PEER", "PROCESS_ISOLATION_TOKEN", "SocketTransport",
+           "SocksConfig", "Transport", "credentials_for", "dial", "is_onion_host"]
+
 #: SOCKS5 usernames per connection category (PROTOCOL.md 2.3; Tor IsolateSOCKSAuth).
 CATEGORY_DIRECTORY = "jm-directory"
 CATEGORY_PEER = "jm-peer"

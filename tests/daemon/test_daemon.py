@@ -1,7 +1,7 @@
 """Daemon mode: the control protocol, its guards, and the remote facades against localnet.
 
-In-process daemons (fast) cover the protocol and the facades; ``python -m actors.daemon.server``
-subprocesses cover what only a real process shows: SIGTERM while a client waits, a
+In-process daemons (fast) cover the protocol and the facades; ``python -m
+actors.app.daemon_localnet`` subprocesses cover what only a real process shows: SIGTERM while a client waits, a
 restart the remote facade reconnects to, and a client process SIGKILLed mid-wait.
 """
 
@@ -31,7 +31,7 @@ from protocol.naclbox import NaclKeypair
 from supervisor import (BlockingRemoteMultiDirectoryClient, BondData, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = "J5nobodyAtAllXXX"
@@ -95,11 +95,11 @@ class RawConn:
 
 
 def start_daemon(tmp_path, *extra):
-    """``python -m actors.daemon.server --localnet``; returns the process and its ``ready`` line."""
+    """``python -m actors.app.daemon_localnet``; returns the process and its ``ready`` line."""
     log = open(tmp_path / "daemon.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "actors.daemon.server", "--socket", str(tmp_path / "d.sock"),
-         "--cookie", str(tmp_path / "cookie"), "--localnet", *extra],
+        [sys.executable, "-m", "actors.app.daemon_localnet", "--socket", str(tmp_path / "d.sock"),
+         "--cookie", str(tmp_path / "cookie"), *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
     log.close()
     line = proc.stdout.readline()
@@ -308,7 +308,7 @@ def test_client_killed_mid_wait_leaves_no_pending_request(daemon, net):
     finally:
         proc.stdout.close()
     wait_until(lambda: daemon.stats()["sessions"] == 0 and daemon.stats()["pending_requests"] == 0)
-    inbox = daemon._shared.ctx.book.get("inbox").proxy()
+    inbox = daemon.shared_core.ctx.book.get("inbox").proxy()
     wait_until(lambda: inbox.book.get().pending == 0)  # the core's wait was dropped too
     with BlockingRemoteMultiDirectoryClient(**address) as client:  # still serving
         maker = net.makers[1].nick

@@ -17,7 +17,7 @@ import pytest
 from localnet.network import LocalNet
 from protocol import NickIdentity
 from supervisor import MultiDirectoryClient
-from tests.e2e.conftest import IO_METHODS
+from tests.helpers.facades import IO_METHODS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "asyncio_taker.py"

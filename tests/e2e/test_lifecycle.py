@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from localnet.onion import random_onion_host
-from tests.e2e.conftest import wait_for_locations, wait_until
+from tests.helpers.polling import wait_until
+from tests.helpers.taker import wait_for_locations
 
 ONION = random_onion_host()
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from tests.e2e.conftest import random_nick, wait_until
+from tests.helpers.polling import wait_until
+from tests.helpers.taker import random_nick
 
 
 class Leaves:

@@ -11,7 +11,7 @@ from localnet.maker import ONION_PORT, Maker
 from localnet.maker_session import BOND_CERT_EXPIRY, BOND_LOCKTIME
 from localnet.socks_gateway import OnionSocksGateway
 from protocol.envelope import MsgType
-from tests.e2e.conftest import wait_until
+from tests.helpers.polling import wait_until
 
 FAST = {"max_wait": 10, "min_wait": 0, "quiet_period": 0.3}
 

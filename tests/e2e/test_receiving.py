@@ -11,7 +11,8 @@ from localnet.coinjoin import sig_matches
 from protocol import NickIdentity
 from protocol.envelope import MsgType, encode_envelope
 from protocol.naclbox import NaclKeypair
-from tests.e2e.conftest import TakerRound, relayed_count, wait_until
+from tests.helpers.polling import wait_until
+from tests.helpers.taker import TakerRound, relayed_count
 
 
 def _fill_data(round_: TakerRound, oid: int = 0) -> str:

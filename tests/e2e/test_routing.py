@@ -10,8 +10,9 @@ import pytest
 from localnet.onion import random_onion_host
 from supervisor import (AllRoutesFailedError, ChannelBinding, DirectoryNotConnectedError,
                         MultiDirectoryError, NoDirectConnectionError)
-from tests.e2e.conftest import (directory_index, random_nick, relayed_count, wait_for_locations,
-                                wait_until)
+from tests.helpers.polling import wait_until
+from tests.helpers.taker import (directory_index, random_nick, relayed_count,
+                                 wait_for_locations)
 
 
 def _direct_link(client, maker) -> None:

@@ -10,6 +10,7 @@ import random
 import socket
 import threading
 import time
+import typing
 
 import msgspec
 import pytest
@@ -18,12 +19,14 @@ from hypothesis import strategies as st
 
 from actors.core.supervision import FailureKind
 from actors.shells.base import classify
-from actors.faults.injector import (
-    CRASH_POINTS, Bandwidth, Corrupt, Crash, CrashInjected, CrashPoints, Drop, Duplicate,
+from actors.faults import (
+    CRASH_POINTS, Bandwidth, Corrupt, Crash, CrashInjected, CrashPoints, Drop, Duplicate, Fault,
     FaultInjector, FaultPlan, FaultRule, FaultyTransport, Latency, LimitData, Partition,
-    Reorder, Reset, Slice, Stall, Trace, fault_plan_report, line_commands, memory_pair,
-    plan_from_env, replay_hint,
+    Reorder, Reset, Slice, Stall, Trace, fault_plan_report, line_commands, plan_from_env,
+    replay_hint,
 )
+from actors.faults.injector import EFFECTS
+from actors.faults.testing import memory_pair
 from actors.net.transport import SocketTransport
 
 TARGET = ("directory", "d1.onion:5222")
@@ -604,3 +607,9 @@ def test_faulty_transport_passes_data_untouched_when_no_rule_fires():
     send_and_close(remote, payload)
     assert read_all(faulty) == payload
     faulty.close()
+
+
+def test_every_transport_fault_has_exactly_one_effect():
+    """The plan's fault types and the injector's table agree: a new fault cannot be
+    added to the schema and silently do nothing (crashes fire at crash points instead)."""
+    assert set(EFFECTS) == set(typing.get_args(Fault)) - {Crash}

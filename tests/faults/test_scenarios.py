@@ -16,17 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from actors.faults.injector import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate, FaultInjector,
-                           FaultPlan, FaultRule, Latency, Partition, Reorder, Reset, Stall,
-                           memory_pair, plan_from_env)
+from actors.faults import (CRASH_POINTS, Bandwidth, Corrupt, Crash, Drop, Duplicate,
+                           FaultInjector, FaultPlan, FaultRule, Latency, Partition, Reorder,
+                           Reset, Stall, plan_from_env)
+from actors.faults.testing import memory_pair
 from localnet.directory import DirectoryServer
 from localnet.maker_session import DEFAULT_OFFERS
 from localnet.rawclient import RawTaker
 from protocol.envelope import MsgType, encode_envelope
 from protocol.handshake import build_directory_handshake
 from supervisor import AllRoutesFailedError, MultiDirectoryError
-from tests.e2e.conftest import TakerRound, random_nick
-from tests.faults.conftest import CONNECTION_TIMEOUT, ScriptedDirectory
+from tests.helpers.scenario import CONNECTION_TIMEOUT, ScriptedDirectory
+from tests.helpers.taker import TakerRound, random_nick
 
 pytestmark = pytest.mark.timeout(45)
 

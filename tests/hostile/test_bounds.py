@@ -11,8 +11,8 @@ from actors.api.config import Limits
 from actors.net.connection import LineConnection
 from protocol.envelope import MsgType
 from protocol.naclbox import NaclKeypair
-from tests.e2e.conftest import wait_until
-from tests.hostile.conftest import env, rss_kb
+from tests.helpers.hostile import env, rss_kb
+from tests.helpers.polling import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 

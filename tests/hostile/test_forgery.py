@@ -16,8 +16,8 @@ from protocol import NickIdentity
 from protocol.bond import create_bond_proof
 from protocol.jmmessage import format_privmsg
 from protocol.naclbox import NaclKeypair
-from tests.e2e.conftest import wait_until
-from tests.hostile.conftest import privmsg_env
+from tests.helpers.hostile import privmsg_env
+from tests.helpers.polling import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

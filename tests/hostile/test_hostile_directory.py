@@ -13,8 +13,8 @@ import pytest
 from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType
 from protocol.naclbox import NaclKeypair
-from tests.e2e.conftest import wait_until
-from tests.hostile.conftest import env, raw_json
+from tests.helpers.hostile import env, raw_json
+from tests.helpers.polling import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

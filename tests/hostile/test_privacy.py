@@ -16,8 +16,8 @@ from protocol import NickIdentity
 from protocol.envelope import MsgType
 from protocol.naclbox import NaclKeypair
 from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient
-from tests.e2e.conftest import wait_until
-from tests.hostile.conftest import env
+from tests.helpers.hostile import env
+from tests.helpers.polling import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,7 +21,7 @@ from protocol.envelope import MsgType
 from protocol.errors import BondError
 from protocol.jmmessage import format_pubmsg, parse_jm_line
 from protocol.peerlist import parse_peerlist
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -50,7 +50,7 @@ from localnet.socks_gateway import (
     SocksRefusal,
     _parse_map,
 )
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 5.0

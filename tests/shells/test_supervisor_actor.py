@@ -8,7 +8,7 @@ import pytest
 
 from actors.shells.base import ChildActor, handles
 from actors.shells.names import SUPERVISOR
-from actors.faults.injector import FaultPlan, FaultRule, Latency
+from actors.faults import FaultPlan, FaultRule, Latency
 from actors.core.messages import ChildExited, Message
 from actors.core.supervision import FailureKind
 from actors.shells.runtime import AddressBook, Stats

@@ -22,7 +22,7 @@ from localnet.network import LocalNet
 from protocol import NickIdentity
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
 from supervisor import BlockingMultiDirectoryClient
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 pytestmark = [pytest.mark.tor, pytest.mark.timeout(60, func_only=True)]
 
