@@ -22,9 +22,10 @@ SUPERVISOR_ALL = [
 ]
 
 PROTOCOL_ALL = [
-    "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "MsgType", "NaclKeypair",
-    "NickAuthChallenge", "NickAuthProof", "NickAuthResult", "NickIdentity", "OfferSegment",
-    "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+    "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "LocalProtocolError",
+    "MsgType", "NaclKeypair", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
+    "NickIdentity", "OfferSegment", "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+    "RemoteProtocolError",
 ]
 
 #: Packages whose every module is public and must declare ``__all__``.

@@ -77,19 +77,7 @@ def test_protocol_imports_nothing_of_ours():
     assert violations(("protocol",), lambda dst: within(dst, "protocol")) == set()
 
 
-#: Known edge, removed by the i10a branch (typed failure kinds): core.supervision imports
-#: actors.errors. The lead drops this entry and the xfail below after merging i10a.
-KNOWN_CORE_EDGES = {("actors.core.supervision", "actors.errors")}
-
-
 def test_core_imports_only_protocol():
-    found = violations(("actors.core",), lambda dst: within(dst, "protocol", "actors.core"))
-    assert found - KNOWN_CORE_EDGES == set()
-
-
-@pytest.mark.xfail(strict=True, reason="i10a removes actors.core.supervision -> actors.errors; "
-                                       "remove this marker and KNOWN_CORE_EDGES after merging")
-def test_core_has_no_known_exceptions_left():
     found = violations(("actors.core",), lambda dst: within(dst, "protocol", "actors.core"))
     assert found == set()
 
