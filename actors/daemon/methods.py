@@ -3,7 +3,7 @@
 Why a table: the set of remote calls is the API, so it is written down once, here, with
 the parameter Struct each handler receives already validated (``msgspec.convert`` against
 ``Method.params``). Nothing is looked up by building attribute names from client input.
-``tests/daemon/test_daemon_units.py`` checks that this table and the wire schema
+``tests/daemon/test_preauth.py`` checks that this table and the wire schema
 (:data:`actors.daemon.wire.METHODS`) name the same methods with the same parameter types.
 
 Handlers run on the daemon's loop thread; they reach the session only through
