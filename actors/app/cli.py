@@ -71,8 +71,16 @@ def _parser() -> argparse.ArgumentParser:
                              help="override [logging] level")
         return command
 
-    run = network_command("run", "run the supervised service with /healthz /readyz /metrics")
-    run.set_defaults(handler=_run)
+    run = network_command("run", "run the supervised service with /healthz /readyz /metrics "
+                                 "and the orderbook page at /")
+    run.add_argument("--watch", action="store_true", help="keep the page's orderbook fresh")
+    watch = network_command("watch", "run the service and keep its orderbook page fresh "
+                                     "(same as run --watch)")
+    for command, watching in ((run, False), (watch, True)):
+        command.add_argument("--interval", type=float, metavar="S",
+                             help="seconds between orderbook fetches (default: [watcher] "
+                                  "interval, 60)")
+        command.set_defaults(handler=_run, watch=watching)
     book = network_command("orderbook", "connect, fetch the orderbook and print it")
     book.add_argument("--max-wait", type=float, help="seconds (default 120; 20 with --localnet)")
     book.add_argument("--min-wait", type=float, help="seconds (default 30; 1 with --localnet)")
@@ -132,8 +140,16 @@ def _connect(core: ClientCore) -> int:
 # -- commands -----------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
+    """``run`` and ``watch``: the service; watching adds the orderbook refresh loop."""
+    if args.interval is not None and not args.interval > 0:
+        raise SettingsError(f"--interval: must be > 0, got {args.interval}")
     with _settings(args, None) as settings:
-        return Service(settings, announce=lambda line: print(line, flush=True)).run()
+        if args.interval is not None:
+            settings = msgspec.structs.replace(settings, watcher=msgspec.structs.replace(
+                settings.watcher, interval=args.interval))
+        waits = (LOCALNET_WAITS if args.localnet else REAL_WAITS) if args.watch else None
+        return Service(settings, announce=lambda line: print(line, flush=True),
+                       watch_waits=waits).run()
 
 
 def _orderbook(args: argparse.Namespace) -> int:

@@ -224,7 +224,10 @@ class FetchTick(Message):
 # --- Supervisor -------------------------------------------------------------------------------------
 
 class ChildExited(Message):
-    """A child's lifetime ended; ``kind`` is normal/network/protocol/bug (the child classifies)."""
+    """A child's lifetime ended; ``kind`` is normal/network/protocol/bug (the child classifies).
+
+    The supervisor also emits it as an event for directory children (the watcher's
+    "last error")."""
 
     name: str
     generation: int
