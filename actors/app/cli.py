@@ -1,6 +1,7 @@
 """``jm-multidir``: the command line of the standalone process.
 
-Commands: ``run`` (the supervised service), ``orderbook`` and ``status`` (one-shot
+Commands: ``run`` (the supervised service; ``watch`` = ``run --watch`` also keeps its
+orderbook page fresh), ``orderbook`` and ``status`` (one-shot
 looks at the network), ``demo``. Every network command takes ``--config FILE`` and
 ``--localnet``; the latter starts a loopback JoinMarket network in this process and
 points the client at it, so each command works on a fresh machine without Tor.
@@ -80,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--interval", type=float, metavar="S",
                              help="seconds between orderbook fetches (default: [watcher] "
                                   "interval, 60)")
+        for wait, real, local in (("max", 120, 20), ("min", 30, 1), ("quiet", 15, 1)):
+            flag = "--quiet-period" if wait == "quiet" else f"--{wait}-wait"
+            command.add_argument(flag, type=float, metavar="S",
+                                 help=f"each fetch's {flag[2:]} (default {real}; {local} "
+                                      "with --localnet)")
         command.set_defaults(handler=_run, watch=watching)
     book = network_command("orderbook", "connect, fetch the orderbook and print it")
     book.add_argument("--max-wait", type=float, help="seconds (default 120; 20 with --localnet)")
@@ -147,7 +153,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.interval is not None:
             settings = msgspec.structs.replace(settings, watcher=msgspec.structs.replace(
                 settings.watcher, interval=args.interval))
-        waits = (LOCALNET_WAITS if args.localnet else REAL_WAITS) if args.watch else None
+        defaults = LOCALNET_WAITS if args.localnet else REAL_WAITS
+        waits = {key: default if getattr(args, key) is None else getattr(args, key)
+                 for key, default in defaults.items()} if args.watch else None
         return Service(settings, announce=lambda line: print(line, flush=True),
                        watch_waits=waits).run()
 

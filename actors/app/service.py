@@ -194,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
     traceback goes to the log, never to the client)."""
 
     server: _HttpServer
+    default_request_version = "HTTP/1.0"  # an unparsable request still gets a status line
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         service, url = self.server.service, urlsplit(self.path)
@@ -219,8 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # http.server answers an unknown method with 501; for a client that is a 405
-        super().send_error(405 if code == 501 else code, message, explain)
+        # http.server blames itself (501, 505) for an unknown method or HTTP version: for
+        # this server those are the client's mistakes, 405 and 400
+        super().send_error({501: 405, 505: 400}.get(code, code), message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         logger.debug("http {} {}", self.client_address[0], format % args)

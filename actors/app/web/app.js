@@ -46,10 +46,10 @@ function ago(seconds) {
   return `${(seconds / 3600).toFixed(1)} h ago`;
 }
 
-// "abcdefghij…onion:5222" for a 56-character onion name; the full name goes in a tooltip.
+// "abcdefgh…:5222" for a 56-character onion name; the full name goes in a tooltip.
 function shortDirectory(name) {
-  const match = /^([a-z2-7]{10})[a-z2-7]{46}\.onion(:\d+)$/.exec(name);
-  return match ? `${match[1]}….onion${match[2]}` : name;
+  const match = /^([a-z2-7]{8})[a-z2-7]{48}\.onion(:\d+)$/.exec(name);
+  return match ? `${match[1]}…${match[2]}` : name;
 }
 
 function isoTime(unix) {
@@ -273,9 +273,11 @@ function renderDirectories() {
     tr.dataset.name = d.name;
     const since = el("td", d.since ? ago(now - d.since) : "");
     since.title = isoTime(d.since);
-    const error = el("td", d.last_error || "none", "error");
+    const error = el("td", d.last_error ? `${d.last_error} (${ago(now - d.last_error_at)})` : "none", "error");
     if (d.last_error_at) error.title = isoTime(d.last_error_at);
-    tr.append(el("td", d.name, "name"), el("td", d.up ? "up" : "down", "state"), since, error,
+    const name = el("td", shortDirectory(d.name), "name");
+    name.title = d.name;
+    tr.append(name, el("td", d.up ? "up" : "down", "state"), since, error,
       el("td", d.nicks, "num"), el("td", d.makers, "num"), el("td", d.offers, "num"));
     body.append(tr);
   }
