@@ -19,7 +19,7 @@ from protocol.envelope import MsgType
 from tests.browser.cdp import Browser, chromium_path
 from tests.process.test_cli import Process, eventually, write_config
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 ROWS = """Array.from(document.querySelectorAll('#offers tbody tr'))
           .map(tr => [tr.dataset.maker, Number(tr.dataset.oid)])"""
