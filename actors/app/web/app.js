@@ -219,7 +219,8 @@ function drawFeeChart(offers) {
     return { offer: o, points };
   });
   const values = lines.flatMap((line) => line.points.map((pt) => pt[1])).sort((m, n) => m - n);
-  const ymax = values[Math.floor(0.98 * (values.length - 1))] || 1;  // one outlier must not flatten the rest
+  // with many offers one outlier must not flatten the rest: clip the top 2 %
+  const ymax = values[lines.length >= 20 ? Math.floor(0.98 * (values.length - 1)) : values.length - 1] || 1;
   const y = (v) => height - bottom - (Math.min(v, ymax) / ymax) * (height - top - bottom);
   const yTicks = [0, 0.5, 1].map((f) => [y(f * ymax), feeText(f * ymax)]);
   axes(chart, logTicks(lo, hi, x), yTicks, "CoinJoin size (log)", "cj fee");
