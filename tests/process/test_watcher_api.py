@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from actors.app.service import Service
+from actors.app.cli import main
+from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
 from actors.app.watcher import (DirectoryLog, Snapshot, directories_view, merge_book,
                                 orderbook_view)
@@ -140,17 +141,51 @@ def test_interval_setting_is_checked():
 # -- HTTP of the real process ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    """One ``jm-multidir run`` (not watching) on a LocalNet, for read-only requests."""
+def net():
     from localnet.network import LocalNet
-    tmp = tmp_path_factory.mktemp("run")
-    with LocalNet(directories=("ng", "ref"), makers=1) as net:
-        process = Process(["run", "--config", str(write_config(tmp / "c.toml", net))], tmp)
-        try:
-            yield process, process.url()
-        finally:
-            process.popen.kill()
-            process.popen.wait(10)
+    with LocalNet(directories=("ng", "ref"), makers=2) as net:
+        yield net
+
+
+def start(tmp: Path, net, *args: str) -> Process:
+    return Process([*args, "--config", str(write_config(tmp / "c.toml", net))], tmp)
+
+
+@pytest.fixture(scope="module")
+def running(net, tmp_path_factory):
+    """One ``jm-multidir run`` (not watching) on a LocalNet, for read-only requests."""
+    process = start(tmp_path_factory.mktemp("run"), net, "run")
+    try:
+        yield process, process.url()
+    finally:
+        process.popen.kill()
+        process.popen.wait(10)
+
+
+def test_watch_keeps_the_book_fresh(net, tmp_path):
+    process = start(tmp_path, net, "watch", "--interval", "0.5", "--max-wait", "5",
+                    "--min-wait", "0.5", "--quiet-period", "0.5")
+    try:
+        url = process.url()
+        makers = {maker.nick for maker in net.makers}
+        book = eventually(
+            lambda: (b := json.loads(request(url, path="/api/orderbook")[2]))["fetches"] >= 2
+            and makers <= {o["maker"] for o in b["offers"]} and b, 30, process)
+        assert (book["watching"], book["interval"]) == (True, 0.5)
+        assert book["age_seconds"] >= 0 and book["fetch_seconds"] > 0
+        assert all(set(o["directories"]) == set(net.directory_servers) for o in book["offers"])
+        assert {o["cjfee_kind"] for o in book["offers"]} == {"relative", "absolute"}
+        assert all(o["bond"] and o["bond"]["proof_verified"] for o in book["offers"])
+        directories = json.loads(request(url, path="/api/directories")[2])["directories"]
+        assert all(d["makers"] == len(makers) and d["up"] for d in directories)
+    finally:
+        process.popen.kill()
+        process.popen.wait(10)
+
+
+def test_a_non_positive_interval_is_a_configuration_error(capsys):
+    assert main(["watch", "--localnet", "--interval", "0"]) == ExitCode.CONFIG
+    assert "--interval: must be > 0" in capsys.readouterr().err
 
 
 def request(url: str, method: str = "GET", path: str = "/", headers: dict | None = None
