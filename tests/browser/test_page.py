@@ -127,6 +127,25 @@ def test_table_shows_the_api_offers_and_sorting_and_filters_change_rows(
     assert {tuple(row) for row in browser.evaluate(ROWS)} == {
         key for key in absolute if key[0] == nick}
 
+    # one fee unit for all offers: 0.002 % of 0.1 BTC is 200 sat, an absolute fee of
+    # 1,000 sat is 0.01 % of it (the localnet makers' offers)
+    def fees(unit: str) -> set[tuple[str, str]]:
+        browser.evaluate(f"""(() => {{ const s = document.getElementById('unit');
+            s.value = '{unit}'; s.dispatchEvent(new Event('change')); }})()""")
+        return set(map(tuple, browser.evaluate("""Array.from(
+            document.querySelectorAll('#offers tbody tr')).map(tr =>
+            [tr.children[2].textContent, tr.children[6].firstChild.textContent])""")))
+    assert fees("sat") == {("sw0absoffer", "1,000 sat")}
+    assert fees("btc") == {("sw0absoffer", "0.00001000 BTC")}
+    assert fees("pct") == {("sw0absoffer", "0.0100 %")}
+    browser.evaluate("""(() => { const s = document.getElementById('type');
+        s.value = 'sw0reloffer'; s.dispatchEvent(new Event('input')); })()""")
+    browser.evaluate("""(() => { const s = document.getElementById('search');
+        s.value = ''; s.dispatchEvent(new Event('input')); })()""")
+    assert fees("pct") == {("sw0reloffer", "0.00200 %")}
+    assert fees("btc") == {("sw0reloffer", "0.00000200 BTC")}
+    assert fees("sat") == {("sw0reloffer", "200 sat")}
+
     # both pictures are drawn as inline SVG
     browser.evaluate("""(() => { for (const id of ['type', 'search']) {
         const s = document.getElementById(id); s.value = '';
@@ -182,6 +201,14 @@ def test_a_hostile_nick_is_rendered_as_text(net, watcher, browser, tmp_path):
     eventually(lambda: injected() or time.sleep(0.2), 30, process)
     open_page(browser, url, process)
     eventually(lambda: set(HOSTILE) <= {row[0] for row in browser.evaluate(ROWS)}, 20, process)
+
+    # the hostile offers were announced on one directory only: filtering by another hides them
+    other = net.directories[1].location
+    browser.evaluate(f"""(() => {{ const s = document.getElementById('directory');
+        s.value = {json.dumps(other)}; s.dispatchEvent(new Event('input')); }})()""")
+    assert {row[0] for row in browser.evaluate(ROWS)} == makers
+    browser.evaluate("""(() => { const s = document.getElementById('directory');
+        s.value = ''; s.dispatchEvent(new Event('input')); })()""")
 
     cells = browser.evaluate("""Array.from(document.querySelectorAll('#offers td.maker'))
         .map(td => td.firstChild.textContent)""")
