@@ -172,6 +172,10 @@ class OrderbookWatcher:
                     self._set(state="idle", last_error="the last fetch did not finish in time")
                     return
                 continue
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive one failed fetch
+                logger.warning("orderbook fetch failed: {!r}; retrying later", exc)
+                self._set(state="idle", last_error=f"the last fetch failed: {exc!r}")
+                return
             ended = self._clock()
             registry = self._registry()
             entries = merge_book(self._snapshot, offers, registry.is_active, ended)

@@ -11,6 +11,7 @@ import http.client
 import json
 import socket
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -20,8 +21,8 @@ import pytest
 from actors.app.cli import main
 from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
-from actors.app.watcher import (DirectoryLog, Snapshot, directories_view, merge_book,
-                                orderbook_view)
+from actors.app.watcher import (DirectoryLog, OrderbookWatcher, Snapshot, directories_view,
+                                merge_book, orderbook_view)
 from actors.core.messages import ChildExited, DirectoryStatus
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
@@ -121,6 +122,36 @@ def test_directory_log_and_view_count_what_each_directory_shows():
         False, 100.0, "TransportError: refused", 120.0)
     assert (two["nicks"], two["makers"], two["offers"]) == (1, 1, 2)
     assert (view["tracked_nicks"], view["direct_peers"]) == (3, 0)
+
+
+class FailingCore:
+    """Stands in for the client: one directory up, and every fetch fails."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+
+    def connected_count(self) -> int:
+        return 1
+
+    def fetch_orderbook(self, **waits) -> Future:
+        self.fetches += 1
+        future: Future = Future()
+        future.set_exception(RuntimeError(f"broken fetch {self.fetches}"))
+        return future
+
+
+def test_a_failed_fetch_is_reported_and_the_loop_goes_on():
+    core = FailingCore()
+    watcher = OrderbookWatcher(core, 0.01, {"max_wait": 1.0, "min_wait": 0.0,
+                                            "quiet_period": 0.0})
+    watcher.start()
+    try:
+        eventually(lambda: core.fetches >= 2, 10)
+    finally:
+        watcher.stop()
+    status = watcher.status()
+    assert status["last_error"].startswith("the last fetch failed: RuntimeError('broken fetch")
+    assert (status["fetches"], status["snapshot"]) == (0, None)
 
 
 def test_the_script_never_parses_data_as_html():
