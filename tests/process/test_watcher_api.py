@@ -193,8 +193,9 @@ def running(net, tmp_path_factory):
         process.popen.wait(10)
 
 
-def test_watch_keeps_the_book_fresh(net, tmp_path):
-    process = start(tmp_path, net, "watch", "--interval", "0.5", "--max-wait", "5",
+@pytest.mark.parametrize("command", [["watch"], ["run", "--watch"]])
+def test_watch_keeps_the_book_fresh(net, tmp_path, command):
+    process = start(tmp_path, net, *command, "--interval", "0.5", "--max-wait", "5",
                     "--min-wait", "0.5", "--quiet-period", "0.5")
     try:
         url = process.url()
