@@ -291,8 +291,11 @@ def _error(status: int, message: str) -> Response:
 
 def _loopback_host(host: str) -> bool:
     """Whether a Host header names a loopback listener (refuses DNS-rebinding pages)."""
-    name = host if host.endswith("]") or host.count(":") != 1 else host.rsplit(":", 1)[0]
-    name = name.strip("[]").lower()
+    if host.startswith("["):  # "[::1]:port"
+        name = host[1:host.find("]")] if "]" in host else ""
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.lower()
     if name == "localhost":
         return True
     try:

@@ -21,8 +21,8 @@ import pytest
 from actors.app.cli import main
 from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
-from actors.app.watcher import (DirectoryLog, OrderbookWatcher, Snapshot, directories_view,
-                                merge_book, orderbook_view)
+from actors.app.watcher import (DirectoryLog, OrderbookWatcher, Snapshot, WebPage,
+                                directories_view, merge_book, orderbook_view)
 from actors.core.messages import ChildExited, DirectoryStatus
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
@@ -152,6 +152,16 @@ def test_a_failed_fetch_is_reported_and_the_loop_goes_on():
     status = watcher.status()
     assert status["last_error"].startswith("the last fetch failed: RuntimeError('broken fetch")
     assert (status["fetches"], status["snapshot"]) == (0, None)
+
+
+@pytest.mark.parametrize("host, status", [
+    ("127.0.0.1:9477", 200), ("localhost:9477", 200), ("LOCALHOST", 200), ("[::1]:9477", 200),
+    ("127.0.0.2", 200), ("", 400), ("attacker.example", 400), ("127.0.0.1.nip.io:9477", 400),
+    ("[::ffff:8.8.8.8]:80", 400), ("10.0.0.1:9477", 400),
+])
+def test_only_loopback_host_headers_are_served(host, status):
+    page = WebPage(core=None, log=DirectoryLog([]))  # static files never touch the client
+    assert page.respond("/app.js", "", host)[0] == status
 
 
 def test_the_script_never_parses_data_as_html():

@@ -342,10 +342,18 @@ async function poll() {
 
 function start() {
   for (const th of document.querySelectorAll("#offers th[data-key]")) {
-    th.addEventListener("click", () => {
+    const sortBy = () => {
       const key = th.dataset.key;
       state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
       renderOffers();
+    };
+    th.tabIndex = 0;  // sortable from the keyboard too
+    th.addEventListener("click", sortBy);
+    th.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        sortBy();
+      }
     });
   }
   for (const id of ["type", "directory", "search"]) {
