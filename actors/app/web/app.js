@@ -83,7 +83,7 @@ function offeredText(offer) {
 function bondText(bond) {
   if (!bond) return "none";
   const unlock = new Date(bond.locktime * 1000).toISOString().slice(0, 10);
-  return `${bond.proof_verified ? "verified" : "unverified"}, locked until ${unlock}`;
+  return `${bond.proof_verified ? "verified" : "unverified"}, until ${unlock}`;
 }
 
 // -- offers ----------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ function offerRow(o) {
   if (state.amount < o.minsize || state.amount > o.maxsize) tr.classList.add("out-of-range");
   const maker = el("td", o.maker, "maker");
   if (o.features.length) maker.title = `features: ${o.features.join(", ")}`;
-  if (!o.signed) maker.append(el("span", " unsigned", "tag"));
+  if (!o.signed) maker.append(el("div", "unsigned announcement", "sub"));
   const fee = el("td", feeText(feeInUnit(o, state.amount)), "num");
   fee.append(el("div", offeredText(o), "sub"));
   const bond = el("td", bondText(o.bond), o.bond ? "bond" : "bond none");
