@@ -1,5 +1,6 @@
 """The ``jm-multidir`` program: CLI, TOML settings, the supervised service (health,
-metrics, SIGTERM) and the demos on the embedded local network.
+metrics, SIGTERM), the orderbook watcher and its page (``watcher.py``, static files in
+``web/``) and the demos on the embedded local network.
 
 The only package of ``actors`` that may import ``localnet`` (for the demos and
 ``--localnet``), and only inside the functions that need it.

@@ -1,6 +1,7 @@
 """``jm-multidir``: the command line of the standalone process.
 
-Commands: ``run`` (the supervised service), ``orderbook`` and ``status`` (one-shot
+Commands: ``run`` (the supervised service; ``watch`` = ``run --watch`` also keeps its
+orderbook page fresh), ``orderbook`` and ``status`` (one-shot
 looks at the network), ``demo``. Every network command takes ``--config FILE`` and
 ``--localnet``; the latter starts a loopback JoinMarket network in this process and
 points the client at it, so each command works on a fresh machine without Tor.
@@ -74,8 +75,21 @@ def _parser() -> argparse.ArgumentParser:
                              help="override [logging] level")
         return command
 
-    run = network_command("run", "run the supervised service with /healthz /readyz /metrics")
-    run.set_defaults(handler=_run)
+    run = network_command("run", "run the supervised service with /healthz /readyz /metrics "
+                                 "and the orderbook page at /")
+    run.add_argument("--watch", action="store_true", help="keep the page's orderbook fresh")
+    watch = network_command("watch", "run the service and keep its orderbook page fresh "
+                                     "(same as run --watch)")
+    for command, watching in ((run, False), (watch, True)):
+        command.add_argument("--interval", type=float, metavar="S",
+                             help="seconds between orderbook fetches (default: [watcher] "
+                                  "interval, 60)")
+        for wait, real, local in (("max", 120, 20), ("min", 30, 1), ("quiet", 15, 1)):
+            flag = "--quiet-period" if wait == "quiet" else f"--{wait}-wait"
+            command.add_argument(flag, type=float, metavar="S",
+                                 help=f"each fetch's {flag[2:]} (default {real}; {local} "
+                                      "with --localnet)")
+        command.set_defaults(handler=_run, watch=watching)
     book = network_command("orderbook", "connect, fetch the orderbook and print it")
     book.add_argument("--max-wait", type=float, help="seconds (default 120; 20 with --localnet)")
     book.add_argument("--min-wait", type=float, help="seconds (default 30; 1 with --localnet)")
@@ -135,8 +149,18 @@ def _connect(core: ClientCore) -> int:
 # -- commands -----------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
+    """``run`` and ``watch``: the service; watching adds the orderbook refresh loop."""
+    if args.interval is not None and not args.interval > 0:
+        raise SettingsError(f"--interval: must be > 0, got {args.interval}")
     with _settings(args, None) as settings:
-        return Service(settings, announce=lambda line: print(line, flush=True)).run()
+        if args.interval is not None:
+            settings = msgspec.structs.replace(settings, watcher=msgspec.structs.replace(
+                settings.watcher, interval=args.interval))
+        defaults = LOCALNET_WAITS if args.localnet else REAL_WAITS
+        waits = {key: default if getattr(args, key) is None else getattr(args, key)
+                 for key, default in defaults.items()} if args.watch else None
+        return Service(settings, announce=lambda line: print(line, flush=True),
+                       watch_waits=waits).run()
 
 
 def _orderbook(args: argparse.Namespace) -> int:

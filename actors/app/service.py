@@ -39,6 +39,7 @@ from actors.faults import plan_from_env
 from actors.core.messages import DirectoryStatus, Escalated
 from actors.shells.runtime import Views
 from actors.app.settings import LoggingSettings, ServiceSettings, SettingsError
+from actors.app.watcher import SECURITY_HEADERS, DirectoryLog, OrderbookWatcher, WebPage
 from protocol.crypto import NickIdentity
 
 __all__ = ["ClientCollector", "ExitCode", "InterceptHandler", "LIBRARY_PACKAGES", "STOP_DEADLINE",
@@ -193,17 +194,39 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """GET only; every other method is a 405 and a failing endpoint a bare 500 (the
+    traceback goes to the log, never to the client)."""
+
     server: _HttpServer
+    default_request_version = "HTTP/1.0"  # an unparsable request still gets a status line
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        route = {"/healthz": self.server.service.health, "/readyz": self.server.service.readiness,
-                 "/metrics": self.server.service.metrics}.get(urlsplit(self.path).path)
-        status, content_type, body = route() if route else (404, "text/plain", b"not found\n")
+        service, url = self.server.service, urlsplit(self.path)
+        route = {"/healthz": service.health, "/readyz": service.readiness,
+                 "/metrics": service.metrics}.get(url.path)
+        try:
+            if route is not None:
+                status, content_type, body = route()
+            elif url.path in service.page.paths():
+                status, content_type, body = service.page.respond(
+                    url.path, url.query, self.headers.get("Host", ""))
+            else:
+                status, content_type, body = 404, "text/plain", b"not found\n"
+        except Exception:  # noqa: BLE001 - a bug in one endpoint must not reach the client
+            logger.exception("http GET {} failed", url.path)
+            status, content_type, body = 500, "text/plain", b"internal error\n"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server blames itself (501, 505) for an unknown method or HTTP version: for
+        # this server those are the client's mistakes, 405 and 400
+        super().send_error({501: 405, 505: 400}.get(code, code), message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         logger.debug("http {} {}", self.client_address[0], format % args)
@@ -222,9 +245,14 @@ class Service:
     HTTP endpoints listen (the port may have been chosen by the OS).
     """
 
-    def __init__(self, settings: ServiceSettings, announce=print) -> None:
+    def __init__(self, settings: ServiceSettings, announce=print,
+                 watch_waits: dict[str, float] | None = None) -> None:
         self._settings = settings
         self._core = make_client(settings)
+        self._directory_log = DirectoryLog(self._core.config.directories)
+        self._watcher = (None if watch_waits is None else
+                         OrderbookWatcher(self._core, settings.watcher.interval, watch_waits))
+        self.page = WebPage(self._core, self._directory_log, self._watcher)
         self._daemon: Any = None
         self._registry = metrics_registry(self._core)
         self._http = _HttpServer(settings.metrics_address, self)
@@ -263,15 +291,20 @@ class Service:
         http_thread = threading.Thread(target=self._http.serve_forever,
                                        kwargs={"poll_interval": 0.2}, name="jm-http")
         try:
-            self._core.listeners.append(self._on_event)
+            self._core.listeners.extend((self._on_event, self._directory_log.on_event))
             http_thread.start()
             self._announce(f"metrics listening on {self.url}")
+            logger.info("orderbook page at {}/ ({})", self.url,
+                        "refreshed every {:g}s".format(self._watcher.interval) if self._watcher
+                        else "not watching: start with 'jm-multidir watch' to refresh it")
             self._start_daemon()
             logger.info("nick {}; connecting to {} directories", self._core.identity.nick,
                         len(self._core.config.directories))
             self._core.connect_all().add_done_callback(
                 lambda done: logger.info("first connection round: {} of {} directories up",
                                          done.result(), len(self._core.config.directories)))
+            if self._watcher is not None:
+                self._watcher.start()
             while not self._stop.wait(1.0):
                 pass
         finally:
@@ -316,6 +349,8 @@ class Service:
         """
         def stop_all() -> None:
             try:
+                if self._watcher is not None:
+                    self._watcher.stop()
                 if self._daemon is not None:  # its sessions use the client: stop it first
                     self._daemon.stop()
                 self._core.close()

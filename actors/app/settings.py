@@ -116,6 +116,12 @@ class DaemonSettings(_Table):
             parse_loopback(self.tcp, "tcp")
 
 
+class WatcherSettings(_Table):
+    """Read by ``jm-multidir watch`` / ``run --watch`` (docs/watcher.md)."""
+
+    interval: Positive = 60.0
+
+
 def _limits_table() -> type:
     """A strict, positive-valued twin of :class:`Limits`, derived so the two never drift."""
     fields = [(f.name, Annotated[f.type, msgspec.Meta(gt=0)], f.default)
@@ -132,6 +138,7 @@ class ServiceSettings(_Table):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     daemon: DaemonSettings = DaemonSettings()
+    watcher: WatcherSettings = WatcherSettings()
     limits: LimitsSettings = LimitsSettings()  # type: ignore[valid-type]
 
     @property
@@ -218,6 +225,9 @@ socket = ""                         # unix socket path; "" = disabled
 tcp = ""                            # "127.0.0.1:port"; "" = disabled
 cookie = ""                         # auth cookie path; "" = next to the socket
 shared_identity = true              # all daemon clients share one nick
+
+[watcher]
+interval = 60.0                     # watch / run --watch: seconds between orderbook fetches
 
 [limits]
 '''

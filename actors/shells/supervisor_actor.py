@@ -103,6 +103,8 @@ class Supervisor(pykka.ThreadingActor):
         kind = message.kind.value if message.kind is not None else "normal"
         self.ctx.record(SUPERVISOR, "child.exited",
                         f"{message.name}#{message.generation} {kind} -> {type(decision).__name__}")
+        if message.name in self.ctx.config.directories:  # why a directory went away: for
+            self.ctx.emit(message)                       # the watcher page's "last error"
         if isinstance(decision, Restart):
             self.ctx.stats.inc(f"restarts_{self.kinds.get(message.name, 'child')}")
             self.ctx.book.restarting(message.name)
