@@ -35,6 +35,9 @@ from actors.errors import ClientClosedError
 from actors.shells.runtime import RouterView
 
 #: Browsers poll this often (seconds); the page reads it from /api/orderbook.
+__all__ = ["DirectoryLog", "OrderbookWatcher", "SECURITY_HEADERS", "Snapshot", "WebPage",
+           "directories_view", "merge_book", "offer_json", "orderbook_view"]
+
 POLL_SECONDS = 2.0
 #: While no directory is up the loop checks again this often instead of fetching nothing.
 IDLE_RECHECK = 1.0

@@ -23,6 +23,7 @@ from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
 from actors.app.watcher import (DirectoryLog, OrderbookWatcher, Snapshot, WebPage,
                                 directories_view, merge_book, orderbook_view)
+from actors.core.supervision import FailureKind
 from actors.core.messages import ChildExited, DirectoryStatus
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
@@ -110,8 +111,8 @@ def test_directory_log_and_view_count_what_each_directory_shows():
     log.on_event(DirectoryStatus(D1, True))
     log.on_event(DirectoryStatus("elsewhere:1", True))  # not configured: ignored
     clock.now = 120.0
-    log.on_event(ChildExited(D2, 1, "network", "TransportError: refused"))
-    log.on_event(ChildExited(D1, 1, "normal", "stopped"))  # a requested stop is no error
+    log.on_event(ChildExited(D2, 1, FailureKind.NETWORK, "TransportError: refused"))
+    log.on_event(ChildExited(D1, 1, None, "stopped"))  # a requested stop is no error
     reg = registry({"alice": {D1, D2}, "bob": {D1}, "dave": {D1}})
     view = directories_view([D1, D2], log, reg, RouterView(directories_up=(D1,)),
                             [offer("alice"), offer("alice", 1), offer("bob")], now=130.0)
