@@ -123,7 +123,8 @@ class NickIdentity:
             try:
                 self._key = coincurve.PrivateKey(private_key_bytes)
             except ValueError as exc:
-                raise LocalProtocolError("identity private key is not a valid secp256k1 scalar") from exc
+                raise LocalProtocolError(
+                    "identity private key is not a valid secp256k1 scalar") from exc
         self.public_key_hex = self._key.public_key.format(compressed=True).hex()
         self.nick = nick_from_pubkey(self.public_key_hex)
 

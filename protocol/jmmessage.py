@@ -140,7 +140,8 @@ def format_privmsg(
     if not command or " " in command or COMMAND_PREFIX in command:
         raise LocalProtocolError(f"invalid privmsg command {command!r}")
     if not data:
-        raise LocalProtocolError(f"privmsg {command!r} needs non-empty data (REF rejects empty data)")
+        raise LocalProtocolError(
+            f"privmsg {command!r} needs non-empty data (REF rejects empty data)")
     if "\r" in data or "\n" in data:
         raise LocalProtocolError(f"privmsg {command!r} data contains a line break")
     for name, token in (("pubkey", pubkey_hex), ("signature", sig_b64)):

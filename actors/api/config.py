@@ -95,7 +95,8 @@ class ClientConfig(msgspec.Struct, frozen=True):
             raise ValueError(f"our_location: {self.our_location!r} is neither {NOT_SERVING!r} "
                              "nor 'host:port' with a port in 1..65535")
         if self.nick_auth_mode not in NICK_AUTH_MODES:
-            raise ValueError(f"nick_auth_mode: {self.nick_auth_mode!r} is not one of {NICK_AUTH_MODES}")
+            raise ValueError(
+                f"nick_auth_mode: {self.nick_auth_mode!r} is not one of {NICK_AUTH_MODES}")
         if not isinstance(self.limits, Limits):
             raise ValueError(f"limits: expected actors.api.config.Limits, got {self.limits!r}")
 
@@ -138,7 +139,8 @@ def build_config(directory_servers, network, *, socks_host="127.0.0.1", socks_po
     directories = tuple(dict.fromkeys(
         normalize_directory(s, allow_clearnet) for s in directory_servers))
     _require_positive("connection_timeout", connection_timeout)
-    flags = {"neutrino_compat": neutrino_compat, "prefer_direct_connections": prefer_direct_connections,
+    flags = {"neutrino_compat": neutrino_compat,
+             "prefer_direct_connections": prefer_direct_connections,
              "stream_isolation": stream_isolation, "allow_clearnet": allow_clearnet}
     for field, value in flags.items():
         if not isinstance(value, bool):

@@ -111,7 +111,8 @@ class DirectoryHandshakeCore:
 
     @property
     def _offers_nick_auth(self) -> bool:
-        return self._settings.expected_id is not None and self._settings.nick_auth_mode != "disabled"
+        settings = self._settings
+        return settings.expected_id is not None and settings.nick_auth_mode != "disabled"
 
     # -- events -----------------------------------------------------------------------------
 
@@ -161,7 +162,8 @@ class DirectoryHandshakeCore:
             check_directory_reply(reply, self._settings.network)
         except HandshakeRejectedError as exc:
             if _BUSY_MOTD in reply.motd:
-                return self._fail(FailureKind.NETWORK, f"our nick is still registered: {reply.motd}")
+                return self._fail(FailureKind.NETWORK,
+                                  f"our nick is still registered: {reply.motd}")
             return self._fail(FailureKind.REJECTED, f"rejected our handshake: {exc}")
         self._reply = reply
         negotiated = "nick_auth" in reply.features and self._offers_nick_auth

@@ -92,6 +92,6 @@ def relay_candidates(connected: Sequence[str], carrying: frozenset[str], listing
 
 def upgrade_channel(current: str, *, direct_up: bool, prefer_direct: bool) -> str:
     """Upgrade a directory-pinned session to direct when possible; never downgrade."""
-    if channel_directory(current) is not None and direct_up and prefer_direct:
+    if current.startswith(_DIRECTORY_PREFIX) and direct_up and prefer_direct:
         return DIRECT
     return current

@@ -15,7 +15,8 @@ from actors.core.routing import directory_channel
 from actors.shells.link import LinkActor, ProtocolViolation
 from actors.shells.names import INBOX, REGISTRY, ROUTER, SUPERVISOR
 from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, HandshakeDeadline,
-                             PeerlistReceived, PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
+                                  PeerlistReceived, PrivmsgReceived, PubmsgReceived,
+                                  RoutableGraceElapsed)
 from actors.net.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
 from protocol.envelope import Envelope, MsgType

@@ -62,7 +62,8 @@ class Supervisor(pykka.ThreadingActor):
         classes = {REGISTRY: NickRegistry, INBOX: Inbox, ROUTER: Router}
         for name in CORE_ACTORS:
             cls = classes[name]
-            self._add(name, cls.kind, CORE_POLICY, lambda gen, n=name, c=cls: c.start(self.ctx, n, gen))
+            self._add(name, cls.kind, CORE_POLICY,
+                      lambda gen, n=name, c=cls: c.start(self.ctx, n, gen))
         for directory in self.ctx.config.directories:
             name = directory_name(directory)
             self._add(name, DirectoryActor.kind, DIRECTORY_POLICY,

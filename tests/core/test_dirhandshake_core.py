@@ -74,7 +74,8 @@ def test_connected_twice_sends_once():
 def test_without_nick_auth_the_reply_brings_us_up_and_asks_for_the_peerlist():
     c, _ = started(expected_id=None)
     actions = c.line_received(MsgType.DN_HANDSHAKE, reply())
-    assert actions == [Up("J5directory", BASE | {"nick_auth"}, False), Send(MsgType.GETPEERLIST, "")]
+    assert actions == [Up("J5directory", BASE | {"nick_auth"}, False),
+                       Send(MsgType.GETPEERLIST, "")]
     assert c.done and c.state is State.UP
 
 
@@ -87,7 +88,8 @@ def test_no_getpeerlist_to_a_directory_without_peerlist_features():
 def test_before_the_reply_pings_are_answered_and_other_lines_counted():
     c, _ = started()
     assert c.line_received(MsgType.PING, "") == [Send(MsgType.PONG, "")]
-    assert c.line_received(MsgType.PRIVMSG, "x!y!z") == [Count("directory_ignored_before_handshake")]
+    assert c.line_received(MsgType.PRIVMSG, "x!y!z") == [
+        Count("directory_ignored_before_handshake")]
     assert c.state is State.AWAIT_REPLY
 
 

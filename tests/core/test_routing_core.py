@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-from actors.core.routing import (DIRECT, ChannelBinding, choose_binding, parse_force_channel,
-                                 relay_candidates, upgrade_channel)
+from actors.core.routing import (DIRECT, ChannelBinding, channel_directory, choose_binding,
+                                 directory_channel, parse_force_channel, relay_candidates,
+                                 upgrade_channel)
 
 DIRS = ["a.onion:5222", "b.onion:5222", "c.onion:5222"]
 
@@ -49,6 +50,13 @@ def test_upgrade_only_directory_to_direct():
     assert upgrade_channel("directory:a.onion:5222", direct_up=True, prefer_direct=True) == DIRECT
     assert upgrade_channel("directory:a.onion:5222", direct_up=False, prefer_direct=True) != DIRECT
     assert upgrade_channel(DIRECT, direct_up=False, prefer_direct=True) == DIRECT
+
+
+def test_directory_channel_ids_are_built_and_parsed_in_one_place():
+    assert directory_channel("a.onion:5222") == "directory:a.onion:5222"
+    assert channel_directory(directory_channel("a.onion:5222")) == "a.onion:5222"
+    for other in (DIRECT, "directory:", "dir:a", ""):
+        assert channel_directory(other) is None
 
 
 @pytest.mark.parametrize("bad", ["", "directory:", "dir:a", "DIRECT", "direct "])

@@ -113,7 +113,8 @@ def test_intensity_exceeded_escalates_exactly_once():
     decision = core.on_child_exit("router", gen, FailureKind.LOCAL_BUG, now=5.0)
     assert isinstance(decision, Escalate) and "router" in decision.reason
     assert core.on_child_exit("router", gen, FailureKind.LOCAL_BUG, now=6.0) == Ignore("escalated")
-    assert core.on_child_exit("registry", other, FailureKind.LOCAL_BUG, now=6.0) == Ignore("escalated")
+    assert core.on_child_exit("registry", other, FailureKind.LOCAL_BUG, now=6.0) \
+        == Ignore("escalated")
     assert core.escalations == 1
 
 
@@ -183,10 +184,12 @@ def test_start_failure_from_a_bug_counts_toward_intensity():
 def test_stale_generation_is_ignored():
     core, gen = core_with()
     restart = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.0)
-    assert core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.1) == Ignore("stale generation")
+    assert core.on_child_exit("dir", gen, FailureKind.NETWORK, now=0.1) \
+        == Ignore("stale generation")
     core.on_child_started("dir", gen, now=0.0)  # stale start notice: no effect, no error
     assert core.stale_ignored == 1
-    assert isinstance(core.on_child_exit("dir", restart.generation, FailureKind.NETWORK, now=1.0), Restart)
+    assert isinstance(
+        core.on_child_exit("dir", restart.generation, FailureKind.NETWORK, now=1.0), Restart)
 
 
 def test_unknown_child_and_shutdown_exits_are_ignored():

@@ -1,4 +1,5 @@
-"""Hostile-input fuzzing of every decoder a remote can reach: only ProtocolError escapes.
+"""Hostile-input fuzzing of every decoder a remote can reach: only RemoteProtocolError
+escapes (never a LocalProtocolError, which would blame us for what a peer sent).
 
 tests/protocol/test_properties_{a,b}.py already fuzz each decoder with text biased
 towards the grammar (about 4,700 "only ProtocolError" cases: a = 2,000, b = 2,700).
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from protocol.bond import PROOF_LEN, create_bond_proof, parse_bond_proof, verify_bond_proof
 from protocol.crypto import NickIdentity, nick_from_pubkey, parse_and_verify_privmsg, verify_privmsg
 from protocol.envelope import MsgType, decode_envelope, encode_envelope
-from protocol.errors import ProtocolError
+from protocol.errors import RemoteProtocolError
 from protocol.framing import LineBuffer
 from protocol.handshake import parse_directory_handshake, parse_peer_handshake
 from protocol.jmmessage import parse_jm_line, parse_privmsg, split_commands
@@ -48,7 +49,7 @@ def fuzz(n: int):
 def only_protocol_errors(fn, *args):
     try:
         return fn(*args)
-    except ProtocolError:
+    except RemoteProtocolError:
         return None
 
 
@@ -203,7 +204,7 @@ def check_line_buffer(chunks: list[bytes], max_line: int) -> None:
                 assert len(line) <= max_line
                 check_pipeline(line)
             assert buf.pending <= max_line + 1
-    except ProtocolError:
+    except RemoteProtocolError:
         pass
 
 

@@ -54,7 +54,8 @@ def test_system_exit_in_our_actor_never_stops_the_applications_actors(kind):
         ours.tell(Explode(kind))
         assert ours.actor_stopped.wait(5), "our failed actor should stop"
         exits = [m for m in supervisor.ask("seen", timeout=5) if isinstance(m, ChildExited)]
-        assert [(e.name, e.generation, e.kind) for e in exits] == [("child", 1, FailureKind.LOCAL_BUG)]
+        assert [(e.name, e.generation, e.kind) for e in exits] \
+            == [("child", 1, FailureKind.LOCAL_BUG)]
         assert foreign.is_alive() and foreign.ask("ping", timeout=5) is None
     finally:
         foreign.stop()
