@@ -5,6 +5,7 @@ is the import path API.md fixes. The Supervisor actor itself lives in
 ``actors.shells.supervisor_actor``; this module keeps the public names stable.
 """
 
+from actors.core.dirhealth import DirectoryHealth
 from actors.core.orderbook import BondData, Offer
 from actors.core.routing import ChannelBinding
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
-    "BondData", "ChannelBinding",
+    "BondData", "ChannelBinding", "DirectoryHealth",
     "ClientClosedError", "DirectoryNotConnectedError", "HandshakeRejectedByRemoteError",
     "MultiDirectoryClient", "MultiDirectoryError", "NoDirectConnectionError", "Offer",
     "RefusedDestinationError", "RemoteMultiDirectoryClient", "Supervisor", "main",

@@ -12,13 +12,15 @@ from actors.shells.base import SUPERVISOR, handles
 from actors.core.routing import directory_channel
 from actors.errors import HandshakeRejectedByRemoteError, TransportError
 from actors.shells.link import INBOX, REGISTRY, ROUTER, LinkActor, ProtocolViolation
-from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, PeerlistReceived,
-                             PrivmsgReceived, PubmsgReceived, RoutableGraceElapsed)
+from actors.core.messages import (ChildStarted, ConnectionLost, DirectoryDown, DirectoryUp,
+                             PeerlistReceived, PrivmsgReceived, PubmsgReceived,
+                             RoutableGraceElapsed)
 from actors.net.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
 from protocol.envelope import Envelope, MsgType
 from protocol.errors import HandshakeRejectedError, ProtocolError
-from protocol.handshake import build_peer_handshake, check_directory_reply, parse_directory_handshake
+from protocol.handshake import (PROTO_VER, build_peer_handshake, check_directory_reply,
+                                parse_directory_handshake)
 from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
 from protocol.peerlist import parse_peerlist_lenient
 
@@ -80,6 +82,18 @@ class DirectoryActor(LinkActor):
             self.ctx.stats.inc("directory_ignored_types")
 
     # -- handshake ------------------------------------------------------------------------------
+
+    @handles(ConnectionLost)
+    def on_lost(self, message: ConnectionLost) -> None:
+        """A close between our handshake and the reply is how an NG directory refuses one
+        (wrong network or protocol version): say what we sent, not just "closed"."""
+        if message.kind == "network" and self._handshake_line and not self.up \
+                and self._auth_state == "none":
+            raise TransportError(
+                f"{self.name}: the directory closed the connection right after our handshake "
+                f"(we sent network {self.ctx.config.network!r}, protocol version {PROTO_VER}); "
+                f"a network or version mismatch is the likely cause [{message.reason}]")
+        super().on_lost(message)
 
     def _handshaking(self, envelope: Envelope) -> None:
         if self._auth_state == "none":

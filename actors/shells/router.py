@@ -19,8 +19,9 @@ from actors.shells.base import SUPERVISOR, ChildActor, handles
 from actors.core.routing import DIRECT, directory_channel, parse_force_channel, relay_candidates
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
 from actors.core.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
-                             DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
-                             SendPrivmsg, SpawnPeer, TryDirectConnect, ViewsChanged)
+                             DirectoryHealthChanged, DirectoryUp, PeerDown, PeerUp, Reannounce,
+                             RecordBinding, SendLine, SendOutcome, SendPrivmsg, SpawnPeer,
+                             TryDirectConnect, ViewsChanged)
 from actors.shells.runtime import PeerHandle, RouterView, settle
 from actors.net.transport import is_onion_host
 from protocol.envelope import MsgType, encode_envelope
@@ -43,7 +44,6 @@ class Router(ChildActor):
     def __init__(self, ctx, name: str, generation: int) -> None:
         super().__init__(ctx, name, generation)
         self.up: dict[str, frozenset[str]] = {}  # directory -> features
-        self.reported: set[str] = set()
         self.first_round: list[Future] = []
         self.peers: dict[str, PeerHandle] = {}
         self.connecting: set[str] = set()
@@ -63,7 +63,6 @@ class Router(ChildActor):
     @handles(DirectoryUp)
     def on_directory_up(self, message: DirectoryUp) -> None:
         self.up[message.name] = message.features
-        self.reported.add(message.name)
         self._publish()
         self.ctx.emit(DirectoryStatus(message.name, True))
         self._check_first_round()
@@ -71,7 +70,6 @@ class Router(ChildActor):
     @handles(DirectoryDown)
     def on_directory_down(self, message: DirectoryDown) -> None:
         was_up = self.up.pop(message.name, None) is not None
-        self.reported.add(message.name)
         self._publish()
         if was_up:
             self.ctx.emit(DirectoryStatus(message.name, False))
@@ -82,8 +80,16 @@ class Router(ChildActor):
         self.first_round.append(message.reply)
         self._check_first_round()
 
+    @handles(DirectoryHealthChanged)
+    def on_health_changed(self, _: DirectoryHealthChanged) -> None:
+        self._check_first_round()
+
     def _check_first_round(self) -> None:
-        if self.first_round and self.reported >= set(self.ctx.config.directories):
+        """Settled once each directory is up or has a failed attempt on record, so a caller
+        who finds fewer up can read why in ``views.directories`` (actors.core.dirhealth)."""
+        health = self.ctx.views.directories
+        if self.first_round and all(d in self.up or (d in health and health[d].failures)
+                                    for d in self.ctx.config.directories):
             for reply in self.first_round:
                 settle(reply, len(self.up))
             self.first_round.clear()
