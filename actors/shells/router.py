@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from loguru import logger
 
+from actors.core.dirhealth import UP
 from actors.shells.base import SUPERVISOR, ChildActor, handles
 from actors.core.routing import DIRECT, directory_channel, parse_force_channel, relay_candidates
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
@@ -85,14 +86,20 @@ class Router(ChildActor):
         self._check_first_round()
 
     def _check_first_round(self) -> None:
-        """Settled once each directory is up or has a failed attempt on record, so a caller
-        who finds fewer up can read why in ``views.directories`` (actors.core.dirhealth)."""
-        health = self.ctx.views.directories
-        if self.first_round and all(d in self.up or (d in health and health[d].failures)
-                                    for d in self.ctx.config.directories):
+        """Settled once the health view (actors.core.dirhealth) agrees with us on every
+        directory — up, or not up with a failed attempt on record — so a caller who finds
+        fewer up than configured can read why in ``directory_status()``."""
+        if self.first_round and all(map(self._settled, self.ctx.config.directories)):
             for reply in self.first_round:
                 settle(reply, len(self.up))
             self.first_round.clear()
+
+    def _settled(self, directory: str) -> bool:
+        health = self.ctx.views.directories.get(directory)
+        if health is None:
+            return False
+        up = directory in self.up
+        return up == (health.state == UP) and (up or health.failures > 0)
 
     @handles(PeerUp)
     def on_peer_up(self, message: PeerUp) -> None:
