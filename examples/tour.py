@@ -65,9 +65,10 @@ async def tour(directories: list[str], network: str, socks_port: int) -> str:
         print(f"!pubkey from {maker} via {reply['channel'][:30]}...")
 
         client.try_direct_connect(maker)  # a forced send never dials by itself: ask
-        while (attempt := client.get_pending_connect_task(maker)) is None:
-            await asyncio.sleep(0.01)  # the request is a message to the client's router
-        print(f"direct link to {maker}: {'up' if await attempt else 'failed'}")
+        async with asyncio.timeout(30):  # the request is a message to the client's router
+            while (attempt := client.get_pending_connect_task(maker)) is None:
+                await asyncio.sleep(0.01)
+            print(f"direct link to {maker}: {'up' if await attempt else 'failed'}")
         channel = client.upgrade_channel_prefer_direct(maker, binding.channel_id)
 
         await client.send_privmsg(maker, "auth", encrypt(nacl, maker_key, revelation),

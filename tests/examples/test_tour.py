@@ -76,7 +76,8 @@ def test_readme_shows_the_tour_as_it_is():
     excerpt = readme[start:readme.index("```", start)].splitlines()
     source = TOUR.read_text().splitlines()
     assert len(excerpt) >= 20
-    body = [line for line in excerpt if line.strip() and line.strip() != "..."]
-    missing = [line for line in body if line not in source]
+    statements = {line.strip() for line in source}  # the excerpt is dedented
+    body = [line.strip() for line in excerpt if line.strip() and line.strip() != "..."]
+    missing = [line for line in body if line not in statements]
     assert not missing, f"README lines not in examples/tour.py: {missing}"
     assert "python examples/tour.py" in readme and "python -m localnet --socks-port" in readme
