@@ -7,13 +7,14 @@ an unreachable SOCKS proxy, an unreachable directory. Real sockets, real LocalNe
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
 import pytest
 
 from localnet.onion import random_onion_host
-from supervisor import BlockingMultiDirectoryClient, DirectoryHealth
+from supervisor import BlockingMultiDirectoryClient, DirectoryHealth, MultiDirectoryClient
 from protocol import NickIdentity
 from tests.e2e.conftest import wait_until
 
@@ -88,3 +89,21 @@ def test_one_dead_directory_keeps_its_reason_while_the_others_are_up(localnet_fa
     assert [client.directory_status()[d].state for d in net.directory_servers] == ["up", "up"]
     assert client.directory_status()[dead].describe(time.time()).startswith(("retrying",
                                                                               "connecting"))
+
+
+def test_asyncio_facade_reports_the_same_reason(localnet_factory):
+    net = localnet_factory(directories=("ng",), makers=0)
+    (ng,) = net.directory_servers
+
+    async def scenario():
+        client = MultiDirectoryClient([ng], "mainnet", NickIdentity(), socks_port=net.socks_port,
+                                      connection_timeout=5.0)
+        try:
+            assert client.directory_status()[ng].state == "idle"
+            assert await client.connect_all() == 0
+            return client.directory_status()[ng]  # a plain call on the loop: never blocks
+        finally:
+            await client.close_all()
+
+    health = asyncio.run(scenario())
+    assert health.state == "retrying" and "we sent network 'mainnet'" in health.last_error
