@@ -107,3 +107,18 @@ def test_asyncio_facade_reports_the_same_reason(localnet_factory):
 
     health = asyncio.run(scenario())
     assert health.state == "retrying" and "we sent network 'mainnet'" in health.last_error
+
+
+def test_every_facade_explains_a_wrong_network(localnet_factory, client_factory):
+    """The same reason through the asyncio, blocking and remote (daemon) facades."""
+    net = localnet_factory(directories=("ng", "ref"), makers=0)
+    ng, ref = net.directory_servers
+    client = client_factory(net, network="mainnet")
+    assert client.connect_all() == 0
+    wait_until(lambda: client.directory_status()[ng].failures >= 1
+               and client.directory_status()[ref].failures >= 1,
+               what=f"both failures visible through the {client_factory.facade} facade")
+    status = client.directory_status()
+    assert list(status) == [ng, ref]
+    assert "we sent network 'mainnet'" in status[ng].last_error
+    assert status[ref].state == "stopped" and "rejected" in status[ref].last_error
