@@ -144,8 +144,15 @@ def main(argv: list[str] | None = None) -> None:
     profiles = tuple(p.strip() for p in args.directories.split(",") if p.strip())
     if args.command == "tour" and args.makers < 1:
         parser.error("the tour needs at least one maker")
-    with LocalNet(directories=profiles, makers=args.makers, network=args.network,
-                  seed=args.seed, socks_port=args.socks_port) as net:
+    net = LocalNet(directories=profiles, makers=args.makers, network=args.network,
+                   seed=args.seed, socks_port=args.socks_port)
+    try:
+        net.start()
+    except OSError as exc:  # most likely the requested SOCKS port is taken
+        where = f"--socks-port {args.socks_port}: " if args.socks_port else ""
+        parser.exit(1, f"{parser.prog}: {where}cannot start the network: "
+                       f"{exc.strerror or exc}\n")
+    with net:
         (_tour if args.command == "tour" else _serve)(net)
 
 

@@ -56,3 +56,15 @@ def test_socks_port_out_of_range_is_a_usage_error():
     result = subprocess.run([sys.executable, "-m", "localnet", "--socks-port", "70000"],
                             cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "--socks-port 70000" in result.stderr
+
+
+def test_socks_port_in_use_names_the_option():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "localnet", "--socks-port", str(port)],
+                                cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"--socks-port {port}: cannot start the network" in result.stderr
+    assert "Traceback" not in result.stderr
