@@ -41,12 +41,15 @@ class DirectoryHealth(msgspec.Struct, frozen=True):
     failures: int = 0
 
     def describe(self, now: float) -> str:
-        """One human line: ``retrying in 4s after: <error>`` / ``up for 12s``."""
+        """One human line: ``retrying in 4s after 1 failed attempt: <error>``, ``up for 12s``,
+        ``connecting for 3s``."""
         if self.state == IDLE:
             return "idle (the client has not started)"
         if self.state == UP:
             return f"up for {_span(now - (self.since or now))}"
         text = self.state
+        if self.state == CONNECTING and self.since is not None:
+            text += f" for {_span(max(0.0, now - self.since))}"
         if self.state == RETRYING and self.next_retry is not None:
             text += f" in {_span(max(0.0, self.next_retry - now))}"
         if self.last_error:

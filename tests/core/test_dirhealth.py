@@ -35,6 +35,7 @@ def test_up_clears_retry_and_count_but_keeps_the_last_error():
     book.failed("d:1", "boom", now=1.0, retry_in=1.0)
     book.connecting("d:1", now=2.0)
     assert book.view()["d:1"].state == CONNECTING and book.view()["d:1"].next_retry is None
+    assert book.view()["d:1"].describe(now=5.0) == "connecting for 3s after 1 failed attempt: boom"
     book.up("d:1", now=3.0)
     health = book.view()["d:1"]
     assert (health.state, health.failures, health.next_retry, health.last_error) == \
