@@ -9,6 +9,7 @@ lives in ``actors.shells.supervisor_actor``.
 
 from actors.api.config import Limits
 from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+from actors.core.dirhealth import DirectoryHealth
 from actors.core.orderbook import BondData, Offer
 from actors.core.routing import ChannelBinding
 from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
     "BondData", "ChannelBinding", "ClientClosedError", "ControlProtocolError",
-    "DaemonRefusedError", "DirectoryNotConnectedError", "FaultPlan",
+    "DaemonRefusedError", "DirectoryHealth", "DirectoryNotConnectedError", "FaultPlan",
     "HandshakeRejectedByRemoteError", "Limits", "MultiDirectoryClient", "MultiDirectoryError",
     "NickIdentity", "NoDirectConnectionError", "Offer", "PeerHandle", "RefusedDestinationError",
     "RemoteMultiDirectoryClient", "main",

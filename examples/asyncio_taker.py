@@ -1,9 +1,10 @@
-"""A minimal asyncio taker written only against the public contract (docs: API.md).
+"""A minimal asyncio taker written only against the public contract (docs/api.md).
 
 It runs the networking half of one CoinJoin round: connect to every directory, fetch the
 orderbook, pick makers, pin a channel per maker (``bind_session``), send ``!fill``, wait for
-``!pubkey``, upgrade to a direct link when one appeared, send the encrypted ``!auth`` and
-``!tx``, and collect ``!ioauth`` and every ``!sig``. The transaction itself is the toy
+``!pubkey``, dial each maker directly (``try_direct_connect``, then await the attempt),
+move the session onto the direct link where it came up (``upgrade_channel_prefer_direct``),
+send the encrypted ``!auth`` and ``!tx``, and collect ``!ioauth`` and every ``!sig``. The transaction itself is the toy
 payload of ``localnet.coinjoin`` (there is no wallet here), so the script is useful
 against a LocalNet::
 
@@ -49,6 +50,28 @@ def choose_offers(offers: list, count: int, amount: int) -> dict:
     return dict(list(chosen.items())[:count])
 
 
+async def direct_link(client: MultiDirectoryClient, nick: str, timeout: float) -> bool:
+    """Dial ``nick`` directly and wait for the attempt's outcome (True: the link is up).
+
+    A forced send never dials by itself, so the upgrade only happens if we ask. The
+    request is a message to the client's router, so the attempt appears a moment later.
+    A maker without a known onion location, or an attempt that fails, leaves the session
+    on its directory: ``upgrade_channel_prefer_direct`` then keeps the current channel.
+    """
+    if client.get_peer_location(nick) is None:
+        return False
+    client.try_direct_connect(nick)
+    try:
+        async with asyncio.timeout(timeout):
+            while (task := client.get_pending_connect_task(nick)) is None:
+                if client.get_connected_peer(nick) is not None:
+                    return True
+                await asyncio.sleep(0.01)
+            return bool(await task)
+    except TimeoutError:
+        return False
+
+
 async def run(args: argparse.Namespace) -> dict:
     client = MultiDirectoryClient(args.directories, args.network, NickIdentity(),
                                   socks_host=args.socks_host, socks_port=args.socks_port,
@@ -76,6 +99,7 @@ async def run(args: argparse.Namespace) -> dict:
         keys = {nick: reply["args"].split(" ")[0] for nick, reply in pubkeys.items()
                 if not reply.get("error")}
 
+        await asyncio.gather(*(direct_link(client, nick, args.timeout) for nick in keys))
         for nick, key in keys.items():
             channels[nick] = client.upgrade_channel_prefer_direct(nick, channels[nick])
             await client.send_privmsg(nick, "auth", encrypt(nacl, key, revelation),

@@ -1,8 +1,9 @@
 """``python -m localnet``: run a loopback JoinMarket network, or tour the protocol on one.
 
-* ``python -m localnet [--directories ng,ng,ref] [--makers 6]`` starts a
-  :class:`~localnet.network.LocalNet` and prints what a taker needs (directory
-  addresses, SOCKS port) until SIGINT/SIGTERM.
+* ``python -m localnet [--directories ng,ng,ref] [--makers 6] [--socks-port N] [--seed S]``
+  starts a :class:`~localnet.network.LocalNet` and prints what a taker needs as a TOML
+  block to paste into a ``jm-multidir`` configuration, until SIGINT/SIGTERM. A fixed
+  ``--socks-port`` and ``--seed`` (same onion names) make that block valid across runs.
 * ``python -m localnet tour`` brings a network up and walks the wire protocol with
   :class:`~localnet.rawclient.RawTaker`: handshakes, peerlist, orderbook, then the
   encrypted CoinJoin sequence relayed and direct, printing a short log.
@@ -29,10 +30,23 @@ def _serve(net: LocalNet) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
     print(net.describe())
-    print("\ndirectory_servers =", ",".join(net.directory_servers))
-    print(f"socks = {net.socks_host}:{net.socks_port}")
+    print("\n" + config_block(net))
     print("running; Ctrl-C to stop", flush=True)
     done.wait()
+
+
+def config_block(net: LocalNet) -> str:
+    """The ``[client]`` and ``[socks]`` tables a ``jm-multidir`` config needs for ``net``."""
+    directories = ",\n".join(f'    "{server}"' for server in net.directory_servers)
+    return (f"# jm-multidir configuration for this local network: save as localnet.toml and run\n"
+            f"#   jm-multidir orderbook --config localnet.toml\n"
+            f"[client]\n"
+            f"directories = [\n{directories},\n]\n"
+            f'network = "{net.network}"\n'
+            f"connection_timeout = 10.0\n"
+            f"\n[socks]\n"
+            f'host = "{net.socks_host}"\n'
+            f"port = {net.socks_port}\n")
 
 
 def _offers_table(taker: RawTaker, replies: list[OfferReply]) -> list[str]:
@@ -120,13 +134,25 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated directory profiles (ng|ref)")
     parser.add_argument("--makers", type=int, default=6, help="number of makers (ng/ref alternate)")
     parser.add_argument("--network", default="regtest")
-    parser.add_argument("--seed", default=None, help="derive maker identities reproducibly")
+    parser.add_argument("--seed", default=None,
+                        help="derive onion names and identities reproducibly")
+    parser.add_argument("--socks-port", type=int, default=0, metavar="PORT",
+                        help="listen for SOCKS5 on this loopback port (default: any free port)")
     args = parser.parse_args(argv)
+    if not 0 <= args.socks_port <= 65535:
+        parser.error(f"--socks-port {args.socks_port}: expected 0..65535")
     profiles = tuple(p.strip() for p in args.directories.split(",") if p.strip())
     if args.command == "tour" and args.makers < 1:
         parser.error("the tour needs at least one maker")
-    with LocalNet(directories=profiles, makers=args.makers, network=args.network,
-                  seed=args.seed) as net:
+    net = LocalNet(directories=profiles, makers=args.makers, network=args.network,
+                   seed=args.seed, socks_port=args.socks_port)
+    try:
+        net.start()
+    except OSError as exc:  # most likely the requested SOCKS port is taken
+        where = f"--socks-port {args.socks_port}: " if args.socks_port else ""
+        parser.exit(1, f"{parser.prog}: {where}cannot start the network: "
+                       f"{exc.strerror or exc}\n")
+    with net:
         (_tour if args.command == "tour" else _serve)(net)
 
 

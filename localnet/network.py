@@ -58,8 +58,10 @@ class LocalNet:
 
     def __init__(self, directories: Iterable[str] = ("ng", "ng", "ref"),
                  makers: int | Sequence[Mapping[str, Any]] = 3, network: str = "regtest",
-                 seed: int | str | None = None, tor: TorNetwork | None = None) -> None:
+                 seed: int | str | None = None, tor: TorNetwork | None = None,
+                 socks_port: int = 0) -> None:
         self.network = network
+        self._socks_port = socks_port  # the gateway's port; 0 lets the OS choose
         self.seed = seed
         self.tor = tor
         self._profiles = tuple(directories)
@@ -85,7 +87,7 @@ class LocalNet:
         self._running = True
         try:
             if self.tor is None:
-                self.gateway = OnionSocksGateway().start()
+                self.gateway = OnionSocksGateway(port=self._socks_port).start()
             for index, profile in enumerate(self._profiles):
                 seeded = {} if self.seed is None else {
                     "identity": NickIdentity(private_key_bytes=self._derive("dir-nick", index))}

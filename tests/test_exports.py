@@ -15,7 +15,7 @@ import supervisor
 SUPERVISOR_ALL = [
     "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
     "BondData", "ChannelBinding", "ClientClosedError", "ControlProtocolError",
-    "DaemonRefusedError", "DirectoryNotConnectedError", "FaultPlan",
+    "DaemonRefusedError", "DirectoryHealth", "DirectoryNotConnectedError", "FaultPlan",
     "HandshakeRejectedByRemoteError", "Limits", "MultiDirectoryClient", "MultiDirectoryError",
     "NickIdentity", "NoDirectConnectionError", "Offer", "PeerHandle", "RefusedDestinationError",
     "RemoteMultiDirectoryClient", "main",

@@ -20,6 +20,7 @@ from loguru import logger
 
 from actors.api.config import Limits, build_config, normalize_directory
 from actors.api.context import SystemContext
+from actors.core.dirhealth import DirectoryHealth, idle_view
 from actors.core.routing import ChannelBinding, choose_binding, parse_force_channel, upgrade_channel
 from actors.errors import ClientClosedError
 from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft, RecordBinding,
@@ -202,6 +203,16 @@ class ClientCore:
 
     def stats(self) -> dict[str, int]:
         return self._ctx.stats.snapshot() if self._ctx else {}
+
+    def directory_status(self) -> dict[str, DirectoryHealth]:
+        """Every configured directory's health, in configuration order; never blocks.
+
+        Readable before start (all ``idle``) and after close (the last state seen).
+        """
+        ctx = self._ctx
+        view = ctx.views.directories if ctx is not None and ctx.views.directories else \
+            idle_view(self.config.directories)
+        return {name: view[name] for name in self.config.directories}
 
 
 def _guarded(callback: Callable[..., Any], *args: Any) -> None:

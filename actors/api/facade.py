@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from actors.api.client import ClientCore
+from actors.core.dirhealth import DirectoryHealth
 from actors.core.routing import ChannelBinding
 from actors.shells.runtime import PeerHandle
 from protocol.crypto import NickIdentity
@@ -76,6 +77,16 @@ class _Common:
 
     def stats(self) -> dict[str, int]:
         return self._core.stats()
+
+    def directory_status(self) -> dict[str, DirectoryHealth]:
+        """Why each directory is (not) connected: ``{"host:port": DirectoryHealth}``.
+
+        State (idle/connecting/up/retrying/stopped), the last error, since when and the
+        next retry, in configuration order. Non-blocking; the library logs nothing by
+        default, so this is where a ``connect_all`` that returned fewer than configured
+        explains itself.
+        """
+        return self._core.directory_status()
 
 
 class MultiDirectoryClient(_Common):

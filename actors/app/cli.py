@@ -23,8 +23,7 @@ import msgspec
 
 from actors.api.client import ClientCore
 from actors.api.facade import GRACE
-from actors.app.service import (ExitCode, Service, configure_logging, directory_states, live_views,
-                            make_client)
+from actors.app.service import ExitCode, Service, configure_logging, live_views, make_client
 from actors.app.settings import DEFAULT_CONFIG, LogLevel, ServiceSettings, SettingsError, load_settings
 from actors.app.table import offer_table
 
@@ -72,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--localnet", action="store_true",
                              help="start a loopback JoinMarket network here and use it")
         command.add_argument("--log-level", type=str.upper, choices=get_args(LogLevel),
-                             help="override [logging] level")
+                             help="override [logging] level (any case)")
+        command.add_argument("--fault-plan", metavar="FILE",
+                             help="inject the faults of this plan (docs/fault-injection.md); "
+                                  "overrides JM_FAULT_PLAN")
         return command
 
     run = network_command("run", "run the supervised service with /healthz /readyz /metrics "
@@ -136,14 +138,49 @@ def _settings(args: argparse.Namespace, log_level: str | None) -> Iterator[Servi
 
 
 def _connect(core: ClientCore) -> int:
-    """Connect (bounded by connection_timeout) and say how it went on stderr."""
+    """Connect (bounded by connection_timeout) and say how it went on stderr: the count,
+    then one WARNING line per directory that is not up, with its reason — whatever the
+    log level, since a user without Tor must learn why without knowing about logging."""
     try:
         connected = core.connect_all().result(core.config.connection_timeout + 1)
     except TimeoutError:
         connected = core.connected_count()
     print(f"connected to {connected} of {len(core.config.directories)} directories",
           file=sys.stderr, flush=True)
+    now = time.time()
+    for name, health in core.directory_status().items():
+        if health.state != "up":
+            print(f"WARNING: directory {name}: {health.describe(now)}", file=sys.stderr,
+                  flush=True)
     return connected
+
+
+class Progress:
+    """One line that rewrites itself on a terminal; plain lines, every ``every`` s, in a pipe."""
+
+    def __init__(self, stream=None, every: float = 5.0) -> None:
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
+        self._every = every
+        self._last: float | None = None
+        self._width = 0
+
+    def update(self, text: str, now: float) -> None:
+        if self._tty:
+            self._stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+        elif self._last is None or now - self._last >= self._every:
+            self._stream.write(text + "\n")
+            self._last = now
+        else:
+            return
+        self._stream.flush()
+
+    def done(self) -> None:
+        """End the live line so what follows starts on a fresh one."""
+        if self._tty and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -160,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
         waits = {key: default if getattr(args, key) is None else getattr(args, key)
                  for key, default in defaults.items()} if args.watch else None
         return Service(settings, announce=lambda line: print(line, flush=True),
-                       watch_waits=waits).run()
+                       watch_waits=waits, fault_plan=args.fault_plan).run()
 
 
 def _orderbook(args: argparse.Namespace) -> int:
@@ -168,13 +205,14 @@ def _orderbook(args: argparse.Namespace) -> int:
         defaults = LOCALNET_WAITS if args.localnet else REAL_WAITS
         waits = {key: default if getattr(args, key) is None else getattr(args, key)
                  for key, default in defaults.items()}
-        core = make_client(settings)
+        core = make_client(settings, args.fault_plan)
         try:
             if not _connect(core):
                 print("no directory connected; no orderbook", file=sys.stderr)
                 return ExitCode.FAILURE
             future = core.fetch_orderbook(**waits)
             start = time.monotonic()
+            progress = Progress()
             while True:
                 try:
                     offers = future.result(timeout=1.0)
@@ -182,11 +220,13 @@ def _orderbook(args: argparse.Namespace) -> int:
                 except TimeoutError:
                     elapsed = time.monotonic() - start
                     if elapsed > waits["max_wait"] + GRACE:
+                        progress.done()
                         print("the orderbook fetch did not finish in time", file=sys.stderr)
                         return ExitCode.FAILURE
-                    print(f"  collecting offers: {elapsed:.0f}s of at most "
-                          f"{waits['max_wait']:.0f}s, {core.connected_count()} directories up",
-                          file=sys.stderr, flush=True)
+                    progress.update(f"  collecting offers: {elapsed:.0f}s of at most "
+                                    f"{waits['max_wait']:.0f}s, {core.connected_count()} "
+                                    "directories up", elapsed)
+            progress.done()
         finally:
             core.close()
     print("\n".join(offer_table(offers)))
@@ -197,25 +237,31 @@ def _orderbook(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with _settings(args, INTERACTIVE_LOG_LEVEL) as settings:
-        core = make_client(settings)
+        core = make_client(settings, args.fault_plan)
         try:
             _connect(core)
             time.sleep(max(0.0, args.wait))
-            states = directory_states(core)
+            health = core.directory_status()
             views = live_views(core)
             present = views.registry.present if views else {}
             peers = len(views.router.peers) if views else 0
         finally:
             core.close()
-    width = max(len(name) for name in states)
-    print(f"{'directory'.ljust(width)}  state  nicks")
-    for name, state in states.items():
-        nicks = sum(name in where for where in present.values())
-        print(f"{name.ljust(width)}  {state:<5}  {nicks:>5}")
-    connected = sum(state == "up" for state in states.values())
-    print(f"{connected} of {len(states)} directories connected; {len(present)} nicks tracked; "
+    print("\n".join(status_table(health, present, time.time())))
+    connected = sum(h.state == "up" for h in health.values())
+    print(f"{connected} of {len(health)} directories connected; {len(present)} nicks tracked; "
           f"{peers} direct peers")
     return ExitCode.OK if connected else ExitCode.FAILURE
+
+
+def status_table(health: dict, present, now: float) -> list[str]:
+    """One row per directory: state, nicks it carries, and what happened (the reason)."""
+    width = max(len(name) for name in health)
+    rows = [f"{'directory'.ljust(width)}  {'state':<10}  nicks  detail"]
+    for name, entry in health.items():
+        nicks = sum(name in where for where in present.values())
+        rows.append(f"{name.ljust(width)}  {entry.state:<10}  {nicks:>5}  {entry.describe(now)}")
+    return rows
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from enum import IntEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -93,20 +94,24 @@ def configure_logging(settings: LoggingSettings, level: str | None = None) -> No
 
 # -- the client ---------------------------------------------------------------------------
 
-def make_client(settings: ServiceSettings) -> ClientCore:
+def make_client(settings: ServiceSettings, fault_plan: str | None = None) -> ClientCore:
     """A not-yet-started client for ``settings``; configuration errors are SettingsError.
 
-    ``JM_FAULT_PLAN`` (actors.faults.plan) is honoured so that a fault scenario — including a
-    failing test's replay hint — can be rehearsed against the real process.
+    ``fault_plan`` (``--fault-plan FILE``) or else ``JM_FAULT_PLAN`` (actors.faults)
+    loads a fault plan, ``JM_FAULT_SEED`` replacing its seed, so that a fault scenario —
+    including a failing test's replay hint — can be rehearsed against the real process.
     """
     client = settings.client
     if not client.directories:
         raise SettingsError("client.directories: empty; list at least one directory "
                             "(or run the command with --localnet)")
+    environ = os.environ if fault_plan is None else {
+        "JM_FAULT_PLAN": fault_plan, "JM_FAULT_SEED": os.environ.get("JM_FAULT_SEED", "")}
     try:
-        plan = plan_from_env()
-    except (OSError, msgspec.MsgspecError) as exc:
-        raise SettingsError(f"JM_FAULT_PLAN: {exc}") from None
+        plan = plan_from_env(environ)
+    except (OSError, ValueError, msgspec.MsgspecError) as exc:
+        source = "--fault-plan" if fault_plan is not None else "JM_FAULT_PLAN"
+        raise SettingsError(f"{source}: {exc}") from None
     if plan is not None:
         logger.warning("fault plan {!r} (seed {}) is active: this run injects faults",
                        plan.name, plan.seed)
@@ -246,16 +251,21 @@ class Service:
     """
 
     def __init__(self, settings: ServiceSettings, announce=print,
-                 watch_waits: dict[str, float] | None = None) -> None:
+                 watch_waits: dict[str, float] | None = None,
+                 fault_plan: str | None = None) -> None:
         self._settings = settings
-        self._core = make_client(settings)
+        self._core = make_client(settings, fault_plan)
         self._directory_log = DirectoryLog(self._core.config.directories)
         self._watcher = (None if watch_waits is None else
                          OrderbookWatcher(self._core, settings.watcher.interval, watch_waits))
         self.page = WebPage(self._core, self._directory_log, self._watcher)
         self._daemon: Any = None
         self._registry = metrics_registry(self._core)
-        self._http = _HttpServer(settings.metrics_address, self)
+        try:
+            self._http = _HttpServer(settings.metrics_address, self)
+        except OSError as exc:
+            raise OSError(f"metrics.address: cannot listen on {settings.metrics.address}: "
+                          f"{exc.strerror or exc}") from None
         self._announce = announce
         self._stop = threading.Event()
         self._exit_code = ExitCode.OK
@@ -300,9 +310,7 @@ class Service:
             self._start_daemon()
             logger.info("nick {}; connecting to {} directories", self._core.identity.nick,
                         len(self._core.config.directories))
-            self._core.connect_all().add_done_callback(
-                lambda done: logger.info("first connection round: {} of {} directories up",
-                                         done.result(), len(self._core.config.directories)))
+            self._core.connect_all().add_done_callback(self._first_round)
             if self._watcher is not None:
                 self._watcher.start()
             while not self._stop.wait(1.0):
@@ -313,12 +321,26 @@ class Service:
             self._shutdown(http_thread)
         return self._exit_code
 
+    def _first_round(self, done: Any) -> None:
+        """Say how the first round went, with one WARNING per directory not up and why."""
+        logger.info("first connection round: {} of {} directories up", done.result(),
+                    len(self._core.config.directories))
+        now = time.time()
+        for name, health in self._core.directory_status().items():
+            if health.state != "up":
+                logger.warning("directory {}: {}", name, health.describe(now))
+
     def _start_daemon(self) -> None:
         """Daemon mode (docs/daemon.md), when [daemon] names a socket or TCP address."""
         try:
             self._daemon = serve_from_settings(self._core, self._settings.daemon)
         except ValueError as exc:
             raise SettingsError(f"daemon: {exc}") from None
+        except OSError as exc:
+            daemon = self._settings.daemon
+            keys = [f"daemon.{key} = {value!r}"
+                    for key, value in (("socket", daemon.socket), ("tcp", daemon.tcp)) if value]
+            raise OSError(f"{', '.join(keys)}: cannot listen: {exc.strerror or exc}") from None
         if self._daemon is not None:
             logger.info("daemon serving {}", self._daemon.address)
 

@@ -15,7 +15,7 @@ import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import msgspec
 
@@ -80,8 +80,10 @@ class ClientSettings(_Table):
         for server in self.directories:
             try:
                 normalize_directory(server, self.allow_clearnet)
-            except ValueError as exc:  # reword the library's argument name as the key
+            except ValueError as exc:  # reword the library's Python spelling as TOML
                 message = str(exc).replace("directory_servers:", "directories:", 1)
+                message = re.sub(r"(pass )?allow_clearnet=True",
+                                 "set allow_clearnet = true in [client]", message)
                 raise ValueError(message) from None
 
 
@@ -151,6 +153,7 @@ class ServiceSettings(_Table):
 
 
 def settings_from_dict(raw: dict[str, Any]) -> ServiceSettings:
+    raw = _case_insensitive_level(raw)
     try:
         return msgspec.convert(raw, ServiceSettings)
     except msgspec.ValidationError as exc:
@@ -173,6 +176,28 @@ def load_settings(path: str | Path | None) -> ServiceSettings:
         raise SettingsError(f"{path}: {exc}") from None
 
 
+def _case_insensitive_level(raw: dict[str, Any]) -> dict[str, Any]:
+    """``level = "debug"`` means DEBUG, as ``--log-level debug`` does."""
+    table = raw.get("logging") if isinstance(raw, dict) else None
+    level = table.get("level") if isinstance(table, dict) else None
+    if isinstance(level, str) and level.upper() in get_args(LogLevel):
+        return {**raw, "logging": {**table, "level": table["level"].upper()}}
+    return raw
+
+
+def _choices(path: str) -> tuple[str, ...]:
+    """The allowed values of the Literal-typed key at ``path`` (``client.network``), if any."""
+    struct: Any = ServiceSettings
+    for part in path.split("."):
+        if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+            return ()
+        field = next((f for f in msgspec.structs.fields(struct) if f.name == part), None)
+        if field is None:
+            return ()
+        struct = field.type
+    return tuple(get_args(struct)) if get_origin(struct) is Literal else ()
+
+
 def _readable(message: str) -> str:
     """msgspec's ``"<what> - at `$.client.port`"`` → ``"client.port: <what>"``.
 
@@ -183,6 +208,9 @@ def _readable(message: str) -> str:
     if not sep:
         what, where = message, ""
     path = where.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+    choices = _choices(path) if what.startswith("Invalid enum value") else ()
+    if choices:
+        what += f"; expected one of: {', '.join(choices)}"
     unknown = re.fullmatch(r"Object contains unknown field `([^`]+)`", what)
     if unknown:
         return f"{'.'.join(filter(None, (path, unknown.group(1))))}: unknown key"

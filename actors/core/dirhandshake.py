@@ -27,7 +27,7 @@ from protocol import nickauth
 from protocol.crypto import NickIdentity
 from protocol.envelope import MsgType
 from protocol.errors import HandshakeRejectedError, LocalProtocolError, RemoteProtocolError
-from protocol.handshake import (DirectoryHandshake, build_peer_handshake, check_directory_reply,
+from protocol.handshake import (PROTO_VER, DirectoryHandshake, build_peer_handshake, check_directory_reply,
                                 parse_directory_handshake)
 
 __all__ = [
@@ -149,6 +149,17 @@ class DirectoryHandshakeCore:
         if self.done:
             return []
         return self._fail(FailureKind.NETWORK, f"no completed handshake within {timeout}s")
+
+    def connection_closed(self, reason: str) -> list[Action]:
+        """The remote closed the stream. Right after our handshake, with no reply, that is
+        how an NG directory refuses a network or protocol-version mismatch: say what we
+        sent. Any other close is left to the shell's ordinary network handling."""
+        if self._state is not State.AWAIT_REPLY:
+            return []
+        return self._fail(FailureKind.NETWORK, (
+            f"the directory closed the connection right after our handshake (we sent network "
+            f"{self._settings.network!r}, protocol version {PROTO_VER}); a network or version "
+            f"mismatch is the likely cause [{reason}]"))
 
     # -- states -------------------------------------------------------------------------------
 

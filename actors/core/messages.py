@@ -192,6 +192,12 @@ class DirectoryStatus(Message):
     up: bool
 
 
+class DirectoryHealthChanged(Message):
+    """Supervisor -> Router: ``views.directories`` changed; a waiting connect_all may settle."""
+
+    name: str
+
+
 # --- Inbox (replies and orderbook) -------------------------------------------------------------
 
 class PrivmsgReceived(Message):

@@ -42,6 +42,7 @@ from actors.daemon.wire import (DAEMON_DECODER, MAX_CLIENT_NAME, MAX_DAEMON_LINE
                                  ErrorResponse, Event, Hello, HelloOk, Request, Response,
                                  default_cookie_path, encode_line, format_tcp_address, make_error,
                                  parse_tcp_address)
+from actors.core.dirhealth import DirectoryHealth
 from actors.core.routing import ChannelBinding, choose_binding, upgrade_channel
 from actors.errors import ClientClosedError, MultiDirectoryError
 from actors.shells.runtime import PeerHandle
@@ -347,6 +348,10 @@ class _RemoteCommon:
 
     def stats(self) -> dict[str, int]:
         return dict(self._link.stats)
+
+    def directory_status(self) -> dict[str, DirectoryHealth]:
+        """The daemon's per-directory health (see the embedded facades), as last pushed."""
+        return dict(self._link.state.directories)
 
 
 class RemoteMultiDirectoryClient(_RemoteCommon):

@@ -241,7 +241,8 @@ def _state(core: ClientCore, nick: str, router: Any, registry: Any) -> CoreState
         listed=dict(registry.listed),
         locations={n: loc for n, loc in registry.locations.items() if loc != NOT_SERVING},
         peers=dict(router.peers),
-        attempts={n: (_outcome(f) if f.done() else None) for n, f in router.attempts.items()})
+        attempts={n: (_outcome(f) if f.done() else None) for n, f in router.attempts.items()},
+        directories=core.directory_status())
 
 
 def _outcome(future: Future) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from actors.core.dirhealth import DirectoryHealth
 from actors.core.orderbook import Offer
 from actors.core.routing import ChannelBinding
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
@@ -131,6 +132,7 @@ class CoreState(msgspec.Struct, frozen=True):
     locations: dict[str, str] = {}
     peers: dict[str, PeerHandle] = {}
     attempts: dict[str, bool | None] = {}
+    directories: dict[str, DirectoryHealth] = {}  # ClientCore.directory_status()
 
 
 # -- methods: parameter schema and result type ----------------------------------------------

@@ -14,8 +14,8 @@ from actors.core.dirhandshake import (Count, DirectoryHandshakeCore, Fail, Hands
 from actors.core.routing import directory_channel
 from actors.shells.link import LinkActor, ProtocolViolation
 from actors.shells.names import INBOX, REGISTRY, ROUTER, SUPERVISOR
-from actors.core.messages import (ChildStarted, DirectoryDown, DirectoryUp, HandshakeDeadline,
-                                  PeerlistReceived, PrivmsgReceived, PubmsgReceived,
+from actors.core.messages import (ChildStarted, ConnectionLost, DirectoryDown, DirectoryUp,
+                                  HandshakeDeadline, PeerlistReceived, PrivmsgReceived, PubmsgReceived,
                                   RoutableGraceElapsed)
 from actors.net.transport import CATEGORY_DIRECTORY
 from protocol import nickauth
@@ -79,6 +79,16 @@ class DirectoryActor(LinkActor):
             self.ctx.stats.inc("directory_ignored_types")
 
     # -- handshake: the decisions are DirectoryHandshakeCore's, this only carries them out --
+
+    @handles(ConnectionLost)
+    def on_lost(self, message: ConnectionLost) -> None:
+        """A close during the handshake may be a refusal in disguise (see the core)."""
+        if message.kind == "network" and not self.up:
+            actions = self._handshake.connection_closed(message.reason)
+            if actions:
+                self._perform(actions)
+                return
+        super().on_lost(message)
 
     def _perform(self, actions) -> None:
         for action in actions:

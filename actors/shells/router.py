@@ -15,14 +15,16 @@ from types import MappingProxyType
 
 from loguru import logger
 
+from actors.core.dirhealth import UP
 from actors.shells.base import ChildActor, handles
 from actors.core.routing import (DIRECT, channel_directory, directory_channel, parse_force_channel,
                                  relay_candidates)
 from actors.shells.names import SUPERVISOR, directory_name, is_peer_name, peer_name
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
 from actors.core.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
-                             DirectoryUp, PeerDown, PeerUp, Reannounce, RecordBinding, SendLine, SendOutcome,
-                             SendPrivmsg, SpawnPeer, TryDirectConnect, ViewsChanged)
+                             DirectoryHealthChanged, DirectoryUp, PeerDown, PeerUp, Reannounce,
+                             RecordBinding, SendLine, SendOutcome, SendPrivmsg, SpawnPeer,
+                             TryDirectConnect, ViewsChanged)
 from actors.shells.runtime import PeerHandle, RouterView, settle
 from actors.net.transport import is_onion_host
 from protocol.envelope import MsgType, encode_envelope
@@ -49,7 +51,6 @@ class Router(ChildActor):
     def __init__(self, ctx, name: str, generation: int) -> None:
         super().__init__(ctx, name, generation)
         self.up: dict[str, frozenset[str]] = {}  # directory -> features
-        self.reported: set[str] = set()
         self.first_round: list[Future] = []
         self.peers: dict[str, PeerHandle] = {}
         self.connecting: set[str] = set()
@@ -69,7 +70,6 @@ class Router(ChildActor):
     @handles(DirectoryUp)
     def on_directory_up(self, message: DirectoryUp) -> None:
         self.up[message.name] = message.features
-        self.reported.add(message.name)
         self._publish()
         self.ctx.emit(DirectoryStatus(message.name, True))
         self._check_first_round()
@@ -77,7 +77,6 @@ class Router(ChildActor):
     @handles(DirectoryDown)
     def on_directory_down(self, message: DirectoryDown) -> None:
         was_up = self.up.pop(message.name, None) is not None
-        self.reported.add(message.name)
         self._publish()
         if was_up:
             self.ctx.emit(DirectoryStatus(message.name, False))
@@ -88,11 +87,25 @@ class Router(ChildActor):
         self.first_round.append(message.reply)
         self._check_first_round()
 
+    @handles(DirectoryHealthChanged)
+    def on_health_changed(self, _: DirectoryHealthChanged) -> None:
+        self._check_first_round()
+
     def _check_first_round(self) -> None:
-        if self.first_round and self.reported >= set(self.ctx.config.directories):
+        """Settled once the health view (actors.core.dirhealth) agrees with us on every
+        directory — up, or not up with a failed attempt on record — so a caller who finds
+        fewer up than configured can read why in ``directory_status()``."""
+        if self.first_round and all(map(self._settled, self.ctx.config.directories)):
             for reply in self.first_round:
                 settle(reply, len(self.up))
             self.first_round.clear()
+
+    def _settled(self, directory: str) -> bool:
+        health = self.ctx.views.directories.get(directory)
+        if health is None:
+            return False
+        up = directory in self.up
+        return up == (health.state == UP) and (up or health.failures > 0)
 
     @handles(PeerUp)
     def on_peer_up(self, message: PeerUp) -> None:

@@ -83,6 +83,8 @@ class Views:
     def __init__(self) -> None:
         self.registry: RegistryView = EMPTY_VIEW
         self.router: RouterView = RouterView()
+        #: name -> actors.core.dirhealth.DirectoryHealth; written by the Supervisor only
+        self.directories: MappingProxyType = MappingProxyType({})
 
 
 class AddressBook:

@@ -17,11 +17,13 @@ from collections.abc import Callable
 import pykka
 from loguru import logger
 
-from actors.core.supervision import Escalate, Restart, RestartPolicy, Stop, SupervisorCore, shutdown_plan
+from actors.core.dirhealth import HealthBook
+from actors.core.supervision import (Escalate, Ignore, Restart, RestartPolicy, Stop, SupervisorCore,
+                                     shutdown_plan)
 from actors.shells.directory import DirectoryActor
 from actors.shells.inbox import Inbox
-from actors.core.messages import (ChildExited, ChildStarted, Escalated, Message, PeerDown,
-                             RestartChild, Shutdown, SpawnPeer)
+from actors.core.messages import (ChildExited, ChildStarted, DirectoryHealthChanged, Escalated,
+                             Message, PeerDown, RestartChild, Shutdown, SpawnPeer, ViewsChanged)
 from actors.shells.peer import PeerActor
 from actors.shells.registry import NickRegistry
 from actors.shells.router import Router
@@ -48,6 +50,7 @@ class Supervisor(pykka.ThreadingActor):
         self.kinds: dict[str, str] = {}
         self.factories: dict[str, Callable[[int], pykka.ActorRef]] = {}
         self.escalated = False
+        self.health = HealthBook(ctx.config.directories)  # published as ctx.views.directories
 
     def on_start(self) -> None:
         self.ctx.book.bind(SUPERVISOR, self.actor_ref)
@@ -79,6 +82,7 @@ class Supervisor(pykka.ThreadingActor):
         ref = self.factories[name](generation)
         self.ctx.book.bind(name, ref)
         self.ctx.record(SUPERVISOR, "child.started", f"{name}#{generation}")
+        self._health(self.health.connecting, name)
 
     def on_receive(self, message: object) -> object:
         handler = {ChildExited: self.on_exited, ChildStarted: self.on_started,
@@ -95,6 +99,7 @@ class Supervisor(pykka.ThreadingActor):
 
     def on_started(self, message: ChildStarted) -> None:
         self.core.on_child_started(message.name, message.generation, self.ctx.clock.now())
+        self._health(self.health.up, message.name)
 
     def on_exited(self, message: ChildExited) -> None:
         if self.ctx.stopping:
@@ -106,6 +111,9 @@ class Supervisor(pykka.ThreadingActor):
                         f"{message.name}#{message.generation} {kind} -> {type(decision).__name__}")
         if message.name in self.ctx.config.directories:  # why a directory went away: for
             self.ctx.emit(message)                       # the watcher page's "last error"
+        if not isinstance(decision, Ignore):
+            self._health(self.health.failed, message.name, message.reason,
+                         retry_in=decision.delay if isinstance(decision, Restart) else None)
         if isinstance(decision, Restart):
             self.ctx.stats.inc(f"restarts_{self.kinds.get(message.name, 'child')}")
             self.ctx.book.restarting(message.name)
@@ -119,6 +127,15 @@ class Supervisor(pykka.ThreadingActor):
             self.escalated = True
             logger.error("supervisor escalates: {}", decision.reason)
             self.ctx.emit(Escalated(decision.reason))
+
+    def _health(self, transition: Callable[..., None], name: str, *args: object,
+                **kwargs: object) -> None:
+        """Record a directory's transition (wall-clock time: it is shown to people)."""
+        if name in self.health:
+            transition(name, *args, now=time.time(), **kwargs)
+            self.ctx.views.directories = self.health.view()
+            self.ctx.emit(ViewsChanged())
+            self.ctx.book.tell("router", DirectoryHealthChanged(name))
 
     def _tell_self(self, message: Message) -> None:
         try:

@@ -128,6 +128,9 @@ def test_example_asyncio_taker_runs_a_round(localnet_factory):
     assert summary["connected"] == 3 and summary["offers"] == 6 and summary["complete"]
     inputs = {m.nick: spec["inputs"] for m, spec in zip(net.makers, specs)}
     assert {nick: m["sigs"] for nick, m in summary["makers"].items()} == inputs
+    # the upgrade really happened: !auth and !tx went over direct links, not a directory
+    assert {m["channel"] for m in summary["makers"].values()} == {"direct"}
+    assert all(maker.received("auth")[0].channel.startswith("direct") for maker in net.makers)
     for maker in net.makers:
         fills = maker.received("fill")
         assert len(fills) == 1  # one !fill, through exactly one channel

@@ -226,21 +226,32 @@ def test_ref_replies_not_accepted_and_keeps_link(serve, connect, case):
     c.join("J5good")  # the link survived; a corrected handshake is accepted
 
 
-def test_ng_handshake_timeout_and_routable_delay(serve, connect):
-    d = serve(handshake_timeout=0.2, routable_delay=0.15)
+def test_ng_handshake_timeout_closes_a_silent_connection(serve, connect):
+    d = serve(handshake_timeout=0.2)
     idle = connect(d)
-    assert idle.is_closed(1.0)
+    assert idle.is_closed(10.0)
+    assert d.connected_nicks() == frozenset()
+
+
+def test_ng_routable_delay_drops_then_holds(serve, connect):
+    """P20, ordered by messages rather than by sleeping against the directory's timer.
+
+    A PING sent while pending is held with the rest, so its PONG proves the sender is
+    routable. The delay only has to outlast two local sends, not a scheduler hiccup race.
+    """
+    d = serve(routable_delay=1.0)
     alice, bob = connect(d), connect(d)
     alice.join("J5alice")
-    time.sleep(0.2)  # alice is routable now
+    alice.send(MsgType.PING)
+    alice.expect(MsgType.PONG, timeout=10.0)  # alice is routable now
     bob.join("J5bob")
-    # P20: bob is not routable yet, so this privmsg is dropped ...
+    # bob is not routable yet, so this privmsg is dropped ...
     alice.send(MsgType.PRIVMSG, "J5alice!J5bob!hello 1 pub sig")
     # ... while bob's own early line is held and handled once he is routable.
     bob.send(MsgType.PRIVMSG, "J5bob!J5alice!hello 2 pub sig")
-    assert alice.expect(MsgType.PRIVMSG).line == "J5bob!J5alice!hello 2 pub sig"
-    assert bob.silent(0.2)
+    assert alice.expect(MsgType.PRIVMSG, timeout=10.0).line == "J5bob!J5alice!hello 2 pub sig"
     assert d.stats().privmsgs_dropped_unknown_target == 1
+    assert d.relayed_privmsgs() == (("J5bob", "J5alice", "hello"),)
 
 
 # -- peerlists

@@ -292,4 +292,5 @@ def test_status_exit_codes(shared_net, spawn, tmp_path):
     assert "3 of 3 directories connected" in good.stdout
     assert all(f"{d}  up" in good.stdout for d in shared_net.directory_servers)
     assert bad.wait(20) == ExitCode.FAILURE, bad.stderr
-    assert f"{UNKNOWN_ONION}  down" in bad.stdout
+    assert f"{UNKNOWN_ONION}  retrying" in bad.stdout
+    assert f"WARNING: directory {UNKNOWN_ONION}: retrying" in bad.stderr

@@ -1,8 +1,6 @@
 """Fidelity-bond proofs (PROTOCOL.md §7.4, Appendix A.2)."""
 
 import base64
-import json
-from pathlib import Path
 
 import coincurve
 import msgspec
@@ -12,8 +10,9 @@ from protocol.bond import FidelityBondProof, create_bond_proof, parse_bond_proof
 from protocol.crypto import bitcoin_message_hash, parse_and_verify_privmsg
 from protocol.errors import BondError, LocalProtocolError
 from protocol.offers import parse_offer_body
+from tests.testdata import load_vectors
 
-VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
+VECTORS = load_vectors()
 TAKER_NICK = "J52N8GdNkKtMA6TW"
 MAKER_NICK = "J59cTYvZJZEbjWk4"
 UTXO_PRIV = b"\x33" * 32

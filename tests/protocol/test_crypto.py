@@ -1,8 +1,6 @@
 """Nick derivation and PRIVMSG signatures against the spec vectors (PROTOCOL.md §4, A.1)."""
 
 import base64
-import json
-from pathlib import Path
 
 import coincurve
 import msgspec
@@ -19,8 +17,9 @@ from protocol.crypto import (
 )
 from protocol.errors import LocalProtocolError, MessageError, NickMismatchError, SignatureError
 from protocol.jmmessage import parse_privmsg
+from tests.testdata import load_vectors
 
-VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
+VECTORS = load_vectors()
 SIGNED = VECTORS["signed_privmsg_lines"]
 IDENTITIES = VECTORS["identities"]
 TAKER = NickIdentity(bytes.fromhex(IDENTITIES["taker"]["privkey_hex"]))

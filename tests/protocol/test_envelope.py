@@ -6,8 +6,9 @@ import pytest
 
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
 from protocol.errors import EnvelopeError
+from tests.testdata import load_vectors
 
-VECTORS = json.load(open("/work/shared/spec/vectors.json"))
+VECTORS = load_vectors()
 
 
 def test_msgtype_numbers():

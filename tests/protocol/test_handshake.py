@@ -12,8 +12,9 @@ from protocol.handshake import (
     check_peer_handshake, is_onion_v3_host, is_valid_location, parse_directory_handshake,
     parse_peer_handshake,
 )
+from tests.testdata import load_vectors
 
-VECTORS = json.load(open("/work/shared/spec/vectors.json"))
+VECTORS = load_vectors()
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
 
 

@@ -1,6 +1,5 @@
 """JoinMarket line grammar: nicks, command segments, privmsg token split (PROTOCOL.md 5, 4.4)."""
 
-import json
 
 import pytest
 
@@ -10,8 +9,9 @@ from protocol.jmmessage import (
     PUBLIC, PUBLIC_COMMANDS, JMLine, PrivMsg, format_privmsg, format_pubmsg,
     normalize_command, parse_jm_line, parse_privmsg, split_commands,
 )
+from tests.testdata import load_vectors
 
-VECTORS = json.load(open("/work/shared/spec/vectors.json"))
+VECTORS = load_vectors()
 PUB = "02466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f27"
 
 

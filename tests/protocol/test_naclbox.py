@@ -1,8 +1,6 @@
 """NaCl box encryption of encrypted commands (PROTOCOL.md §5.5, Appendix A.5)."""
 
 import base64
-import json
-from pathlib import Path
 
 import nacl.public
 import pytest
@@ -10,8 +8,9 @@ import pytest
 from protocol.crypto import parse_and_verify_privmsg
 from protocol.errors import CryptoError, LocalProtocolError
 from protocol.naclbox import NaclKeypair, decrypt, encrypt, is_nacl_pubkey_hex
+from tests.testdata import load_vectors
 
-VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
+VECTORS = load_vectors()
 AUTH_LINE = VECTORS["signed_privmsg_lines"][-1]["line"]
 TAKER = NaclKeypair.from_secret(b"\x55" * 32)
 MAKER = NaclKeypair.from_secret(b"\x66" * 32)

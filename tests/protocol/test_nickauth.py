@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from protocol.nickauth import (
     parse_result,
     verify_proof,
 )
+from tests.testdata import load_vectors
 
-VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
+VECTORS = load_vectors()
 ENVELOPE_LINES = [json.loads(e)["line"] for e in VECTORS["envelopes"]]
 HANDSHAKE_LINE, CHALLENGE_LINE, PROOF_LINE, RESULT_LINE = ENVELOPE_LINES[:4]
 TAKER = NickIdentity(b"\x11" * 32)

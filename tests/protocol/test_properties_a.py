@@ -22,11 +22,12 @@ from protocol.jmmessage import (
 from protocol.peerlist import (
     PeerlistEntry, format_peerlist, parse_peerlist, parse_peerlist_lenient,
 )
+from tests.testdata import load_vectors
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MORE = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-VECTORS = json.load(open("/work/shared/spec/vectors.json"))
+VECTORS = load_vectors()
 VALID_ENVELOPES = [e.encode() for e in VECTORS["envelopes"]]
 VALID_PEERLIST = (
     "J59cTYvZJZEbjWk4;abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:5222;"

@@ -3,7 +3,6 @@
 import base64
 import json
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -15,8 +14,9 @@ from protocol.jmmessage import OFFER_TYPES
 from protocol.naclbox import NaclKeypair, decrypt
 from protocol.nickauth import parse_challenge, parse_proof, parse_result
 from protocol.offers import OfferSegment, format_offer, parse_offer, parse_offer_body
+from tests.testdata import load_vectors
 
-VECTORS = json.loads(Path("/work/shared/spec/vectors.json").read_text())
+VECTORS = load_vectors()
 SIGNED_LINES = [e["line"] for e in VECTORS["signed_privmsg_lines"]]
 NICKAUTH_LINES = [json.loads(e)["line"] for e in VECTORS["envelopes"][1:4]]
 BOND_B64 = SIGNED_LINES[6].split("!tbond ")[1].split(" ")[0]

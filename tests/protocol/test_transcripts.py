@@ -7,7 +7,6 @@ one and run it through the parser for its type, then pin facts visible in the ca
 import ast
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,8 @@ from protocol.jmmessage import (
     OFFER_TYPES, PRIVATE_COMMANDS, PUBLIC, parse_jm_line, parse_privmsg, split_commands,
 )
 from protocol.peerlist import format_peerlist, parse_peerlist
+from tests.testdata import TRANSCRIPTS
 
-TRANSCRIPTS = Path("/work/shared/spec/transcripts")
 _BYTES_LITERAL = re.compile(r"\bb'.*'$")
 
 

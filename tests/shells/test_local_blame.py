@@ -13,7 +13,7 @@ import pytest
 from localnet.network import LocalNet
 from protocol.crypto import NickIdentity
 from supervisor import BlockingMultiDirectoryClient
-from tests.polling import wait_until
+from tests.helpers.polling import wait_until
 
 
 class _Unchecked:
