@@ -10,7 +10,7 @@ from protocol.bond import FidelityBondProof, create_bond_proof, parse_bond_proof
 from protocol.crypto import bitcoin_message_hash, parse_and_verify_privmsg
 from protocol.errors import BondError, LocalProtocolError
 from protocol.offers import parse_offer_body
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 TAKER_NICK = "J52N8GdNkKtMA6TW"

@@ -17,7 +17,7 @@ from protocol.crypto import (
 )
 from protocol.errors import LocalProtocolError, MessageError, NickMismatchError, SignatureError
 from protocol.jmmessage import parse_privmsg
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 SIGNED = VECTORS["signed_privmsg_lines"]

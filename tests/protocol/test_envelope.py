@@ -6,7 +6,7 @@ import pytest
 
 from protocol.envelope import Envelope, MsgType, decode_envelope, encode_envelope
 from protocol.errors import EnvelopeError
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 

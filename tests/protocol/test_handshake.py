@@ -12,7 +12,7 @@ from protocol.handshake import (
     check_peer_handshake, is_onion_v3_host, is_valid_location, parse_directory_handshake,
     parse_peer_handshake,
 )
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 ONION = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"

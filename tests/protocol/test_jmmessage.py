@@ -9,7 +9,7 @@ from protocol.jmmessage import (
     PUBLIC, PUBLIC_COMMANDS, JMLine, PrivMsg, format_privmsg, format_pubmsg,
     normalize_command, parse_jm_line, parse_privmsg, split_commands,
 )
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 PUB = "02466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f27"

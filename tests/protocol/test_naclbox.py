@@ -8,7 +8,7 @@ import pytest
 from protocol.crypto import parse_and_verify_privmsg
 from protocol.errors import CryptoError, LocalProtocolError
 from protocol.naclbox import NaclKeypair, decrypt, encrypt, is_nacl_pubkey_hex
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 AUTH_LINE = VECTORS["signed_privmsg_lines"][-1]["line"]

@@ -21,7 +21,7 @@ from protocol.nickauth import (
     parse_result,
     verify_proof,
 )
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 ENVELOPE_LINES = [json.loads(e)["line"] for e in VECTORS["envelopes"]]

@@ -22,7 +22,7 @@ from protocol.jmmessage import (
 from protocol.peerlist import (
     PeerlistEntry, format_peerlist, parse_peerlist, parse_peerlist_lenient,
 )
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MORE = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

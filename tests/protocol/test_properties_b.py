@@ -14,7 +14,7 @@ from protocol.jmmessage import OFFER_TYPES
 from protocol.naclbox import NaclKeypair, decrypt
 from protocol.nickauth import parse_challenge, parse_proof, parse_result
 from protocol.offers import OfferSegment, format_offer, parse_offer, parse_offer_body
-from tests.testdata import load_vectors
+from tests.helpers.testdata import load_vectors
 
 VECTORS = load_vectors()
 SIGNED_LINES = [e["line"] for e in VECTORS["signed_privmsg_lines"]]

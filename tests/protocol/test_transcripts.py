@@ -20,7 +20,7 @@ from protocol.jmmessage import (
     OFFER_TYPES, PRIVATE_COMMANDS, PUBLIC, parse_jm_line, parse_privmsg, split_commands,
 )
 from protocol.peerlist import format_peerlist, parse_peerlist
-from tests.testdata import TRANSCRIPTS
+from tests.helpers.testdata import TRANSCRIPTS
 
 _BYTES_LITERAL = re.compile(r"\bb'.*'$")
 
