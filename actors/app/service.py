@@ -40,7 +40,7 @@ from actors.faults import plan_from_env
 from actors.core.messages import DirectoryStatus, Escalated
 from actors.shells.runtime import Views
 from actors.app.settings import LoggingSettings, ServiceSettings, SettingsError
-from actors.app.watcher import SECURITY_HEADERS, DirectoryLog, OrderbookWatcher, WebPage
+from actors.app.watcher import SECURITY_HEADERS, OrderbookWatcher, WebPage
 from protocol.crypto import NickIdentity
 
 __all__ = ["ClientCollector", "ExitCode", "InterceptHandler", "LIBRARY_PACKAGES", "STOP_DEADLINE",
@@ -255,10 +255,9 @@ class Service:
                  fault_plan: str | None = None) -> None:
         self._settings = settings
         self._core = make_client(settings, fault_plan)
-        self._directory_log = DirectoryLog(self._core.config.directories)
         self._watcher = (None if watch_waits is None else
                          OrderbookWatcher(self._core, settings.watcher.interval, watch_waits))
-        self.page = WebPage(self._core, self._directory_log, self._watcher)
+        self.page = WebPage(self._core, self._watcher)
         self._daemon: Any = None
         self._registry = metrics_registry(self._core)
         try:
@@ -301,7 +300,7 @@ class Service:
         http_thread = threading.Thread(target=self._http.serve_forever,
                                        kwargs={"poll_interval": 0.2}, name="jm-http")
         try:
-            self._core.listeners.extend((self._on_event, self._directory_log.on_event))
+            self._core.listeners.append(self._on_event)
             http_thread.start()
             self._announce(f"metrics listening on {self.url}")
             logger.info("orderbook page at {}/ ({})", self.url,

@@ -1,11 +1,12 @@
 """The orderbook watcher: a refresh loop, directory history, and the page's JSON views.
 
 ``jm-multidir watch`` (or ``run --watch``) keeps one orderbook snapshot fresh by calling
-``fetch_orderbook`` every ``interval`` seconds; :class:`DirectoryLog` remembers, from the
-client's events, since when each directory is up or down and why it last went away. The
-page served at ``/`` (actors/app/web/) polls ``/api/orderbook`` and ``/api/directories``,
-whose bodies :func:`orderbook_view` and :func:`directories_view` build from plain values so
-they can be tested without a network. The JSON shape is documented in docs/watcher.md.
+``fetch_orderbook`` every ``interval`` seconds. The page served at ``/`` (actors/app/web/)
+polls ``/api/orderbook`` and ``/api/directories``, whose bodies :func:`orderbook_view` and
+:func:`directories_view` build from plain values so they can be tested without a network.
+What each directory is doing and why comes from ``ClientCore.directory_status()`` (the
+Supervisor's health book), the same source as ``jm-multidir status``, so the page and the
+CLI never disagree. The JSON shape is documented in docs/watcher.md.
 
 Everything a remote peer chose — nicks, features, bond fields — goes into the JSON as
 data; the page inserts it with ``textContent`` only, and :class:`WebPage` serves the page
@@ -28,14 +29,14 @@ from loguru import logger
 
 from actors.api.client import ClientCore
 from actors.api.facade import GRACE
-from actors.core.messages import ChildExited, DirectoryStatus
+from actors.core.dirhealth import UP, DirectoryHealth
 from actors.core.nicktracker import EMPTY_VIEW, RegistryView
 from actors.core.orderbook import Offer
 from actors.errors import ClientClosedError
 from actors.shells.runtime import RouterView
 
 #: Browsers poll this often (seconds); the page reads it from /api/orderbook.
-__all__ = ["DirectoryLog", "OrderbookWatcher", "SECURITY_HEADERS", "Snapshot", "WebPage",
+__all__ = ["OrderbookWatcher", "SECURITY_HEADERS", "Snapshot", "WebPage",
            "directories_view", "merge_book", "offer_json", "orderbook_view"]
 
 POLL_SECONDS = 2.0
@@ -74,38 +75,6 @@ def merge_book(previous: Snapshot | None, fetched: Iterable[Offer],
             if offer.counterparty not in answered and still_present(offer.counterparty)]
     merged = kept + [(offer, now) for offer in fetched]
     return tuple(sorted(merged, key=lambda entry: (entry[0].counterparty, entry[0].oid)))
-
-
-class DirectoryLog:
-    """Since when each directory is up or down, and the last reason it went away.
-
-    Fed by the client's events (``DirectoryStatus`` from the Router, ``ChildExited`` from
-    the supervisor for directory actors); read from HTTP threads, hence the lock.
-    """
-
-    def __init__(self, names: Iterable[str], clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        started = clock()
-        self._since = {name: started for name in names}
-        self._errors: dict[str, tuple[str, float]] = {}
-
-    def on_event(self, event: Any) -> None:
-        if isinstance(event, DirectoryStatus) and event.name in self._since:
-            with self._lock:
-                self._since[event.name] = self._clock()
-        elif (isinstance(event, ChildExited) and event.name in self._since
-              and event.kind is not None):
-            with self._lock:
-                self._errors[event.name] = (event.reason, self._clock())
-
-    def since(self, name: str) -> float | None:
-        with self._lock:
-            return self._since.get(name)
-
-    def last_error(self, name: str) -> tuple[str, float] | None:
-        with self._lock:
-            return self._errors.get(name)
 
 
 class OrderbookWatcher:
@@ -249,20 +218,20 @@ def orderbook_view(status: Mapping[str, Any] | None, interval: float | None,
     }
 
 
-def directories_view(directories: Iterable[str], log: DirectoryLog, registry: RegistryView,
+def directories_view(health: Mapping[str, DirectoryHealth], registry: RegistryView,
                      router: RouterView, offers: Iterable[Offer], now: float) -> dict[str, Any]:
-    """The body of ``/api/directories``: state, since, last error, what each one shows."""
+    """The body of ``/api/directories``: each directory's health (``directory_status()``,
+    in configuration order) and what it shows of the network and the book."""
     offers = list(offers)
     rows = []
-    for name in directories:
+    for name, entry in health.items():
         on_it = {nick for nick, where in registry.present.items() if name in where}
         offered = [offer for offer in offers if offer.counterparty in on_it]
-        error = log.last_error(name)
         rows.append({
-            "name": name, "up": name in router.directories_up, "since": log.since(name),
+            "name": name, "state": entry.state, "up": entry.state == UP, "since": entry.since,
+            "last_error": entry.last_error or None, "next_retry": entry.next_retry,
+            "failures": entry.failures, "detail": entry.describe(now),
             "features": sorted(router.directory_features.get(name, ())),
-            "last_error": error[0] if error else None,
-            "last_error_at": error[1] if error else None,
             "nicks": len(on_it), "offers": len(offered),
             "makers": len({offer.counterparty for offer in offered}),
         })
@@ -310,11 +279,9 @@ def _loopback_host(host: str) -> bool:
 class WebPage:
     """The page, its static files and the two JSON endpoints, for one client."""
 
-    def __init__(self, core: ClientCore, log: DirectoryLog,
-                 watcher: OrderbookWatcher | None = None,
+    def __init__(self, core: ClientCore, watcher: OrderbookWatcher | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._core = core
-        self._log = log
         self._watcher = watcher
         self._clock = clock
         web = resources.files("actors.app") / "web"
@@ -342,7 +309,7 @@ class WebPage:
         else:
             status = self._watcher.status() if self._watcher else None
             offers = status["snapshot"].offers if status and status["snapshot"] else ()
-            body = directories_view(self._core.config.directories, self._log, *views, offers, now)
+            body = directories_view(self._core.directory_status(), *views, offers, now)
         return 200, "application/json", json.dumps(body).encode() + b"\n"
 
     def _views(self) -> tuple[RegistryView, RouterView]:

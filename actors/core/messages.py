@@ -245,9 +245,6 @@ class ChildExited(Message):
 
     The child's shell classified the failure once, where it caught it; the supervisor
     decides on the typed kind and never re-derives it from ``reason`` (which is for logs).
-
-    The supervisor also emits it as an event for directory children (the watcher's
-    "last error").
     """
 
     name: str

@@ -109,8 +109,6 @@ class Supervisor(pykka.ThreadingActor):
         kind = message.kind.value if message.kind is not None else "normal"
         self.ctx.record(SUPERVISOR, "child.exited",
                         f"{message.name}#{message.generation} {kind} -> {type(decision).__name__}")
-        if message.name in self.ctx.config.directories:  # why a directory went away: for
-            self.ctx.emit(message)                       # the watcher page's "last error"
         if not isinstance(decision, Ignore):
             self._health(self.health.failed, message.name, message.reason,
                          retry_in=decision.delay if isinstance(decision, Restart) else None)

@@ -21,10 +21,9 @@ import pytest
 from actors.app.cli import main
 from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
-from actors.app.watcher import (DirectoryLog, OrderbookWatcher, Snapshot, WebPage,
-                                directories_view, merge_book, orderbook_view)
-from actors.core.supervision import FailureKind
-from actors.core.messages import ChildExited, DirectoryStatus
+from actors.app.watcher import (OrderbookWatcher, Snapshot, WebPage, directories_view,
+                                merge_book, orderbook_view)
+from actors.core.dirhealth import HealthBook
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
 from actors.shells.runtime import PeerHandle, RouterView
@@ -104,24 +103,27 @@ def test_orderbook_view_without_watching_or_before_the_first_fetch():
         True, None, "waiting for a directory")
 
 
-def test_directory_log_and_view_count_what_each_directory_shows():
-    clock = Clock(100.0)
-    log = DirectoryLog([D1, D2], clock)
-    clock.now = 110.0
-    log.on_event(DirectoryStatus(D1, True))
-    log.on_event(DirectoryStatus("elsewhere:1", True))  # not configured: ignored
-    clock.now = 120.0
-    log.on_event(ChildExited(D2, 1, FailureKind.NETWORK, "TransportError: refused"))
-    log.on_event(ChildExited(D1, 1, None, "stopped"))  # a requested stop is no error
+def test_directories_view_reports_each_directorys_health_and_what_it_shows():
+    book = HealthBook([D1, D2, "c" * 56 + ".onion:5222"])
+    book.connecting(D1, 100.0)
+    book.up(D1, 110.0)
+    book.connecting(D2, 100.0)
+    book.failed(D2, "TransportError: refused", 120.0, retry_in=4.0)
     reg = registry({"alice": {D1, D2}, "bob": {D1}, "dave": {D1}})
-    view = directories_view([D1, D2], log, reg, RouterView(directories_up=(D1,)),
-                            [offer("alice"), offer("alice", 1), offer("bob")], now=130.0)
-    one, two = view["directories"]
-    assert (one["up"], one["since"], one["last_error"]) == (True, 110.0, None)
-    assert (one["nicks"], one["makers"], one["offers"]) == (3, 2, 3)
-    assert (two["up"], two["since"], two["last_error"], two["last_error_at"]) == (
-        False, 100.0, "TransportError: refused", 120.0)
+    view = directories_view(book.view(), reg, RouterView(directories_up=(D1,)),
+                            [offer("alice"), offer("alice", 1), offer("bob")], now=121.0)
+    assert json.loads(json.dumps(view)) == view  # plain JSON values only
+    one, two, three = view["directories"]
+    assert one == {"name": D1, "state": "up", "up": True, "since": 110.0, "last_error": None,
+                   "next_retry": None, "failures": 0, "detail": "up for 11s", "features": [],
+                   "nicks": 3, "makers": 2, "offers": 3}
+    assert (two["state"], two["up"], two["since"], two["next_retry"], two["failures"]) == (
+        "retrying", False, 120.0, 124.0, 1)
+    assert two["last_error"] == "TransportError: refused"
+    assert two["detail"] == "retrying in 3s after 1 failed attempt: TransportError: refused"
     assert (two["nicks"], two["makers"], two["offers"]) == (1, 1, 2)
+    assert (three["state"], three["up"], three["since"], three["detail"]) == (
+        "idle", False, None, "idle (the client has not started)")
     assert (view["tracked_nicks"], view["direct_peers"]) == (3, 0)
 
 
@@ -161,7 +163,7 @@ def test_a_failed_fetch_is_reported_and_the_loop_goes_on():
     ("[::ffff:8.8.8.8]:80", 400), ("10.0.0.1:9477", 400),
 ])
 def test_only_loopback_host_headers_are_served(host, status):
-    page = WebPage(core=None, log=DirectoryLog([]))  # static files never touch the client
+    page = WebPage(core=None)  # static files never touch the client
     assert page.respond("/app.js", "", host)[0] == status
 
 
@@ -268,6 +270,36 @@ def test_run_serves_the_page_and_both_endpoints(running):
         lambda: (d := json.loads(request(url, path="/api/directories")[2]))["directories"]
         and all(row["up"] for row in d["directories"]) and d, 10, process)
     assert len(directories["directories"]) == 2
+
+
+def test_a_killed_directory_shows_as_retrying_with_its_error(tmp_path):
+    """/api/directories reads the client's health book: stopping one directory of the
+    network turns its row into a failed state carrying that connection's error, while the
+    other stays up."""
+    from localnet.network import LocalNet
+    with LocalNet(directories=("ng", "ref"), makers=0) as net:
+        process = start(tmp_path, net, "run")
+        try:
+            url = process.url()
+
+            def rows() -> dict[str, dict]:
+                body = json.loads(request(url, path="/api/directories")[2])
+                return {row["name"]: row for row in body["directories"]}
+
+            eventually(lambda: all(d["state"] == "up" for d in rows().values()), 20, process)
+            lost, kept = net.directories
+            lost.stop()
+            shown = eventually(lambda: (d := rows())[lost.location]["failures"] and d, 20, process)
+        finally:
+            process.popen.kill()
+            process.popen.wait(10)
+    row = shown[lost.location]
+    assert row["state"] in ("retrying", "connecting") and row["up"] is False
+    assert lost.location in row["last_error"] and row["last_error"] in row["detail"]
+    assert row["detail"].startswith(row["state"])
+    if row["state"] == "retrying":
+        assert row["next_retry"] >= row["since"]
+    assert (shown[kept.location]["state"], shown[kept.location]["up"]) == ("up", True)
 
 
 @pytest.mark.parametrize("method, path, headers, status", [

@@ -272,13 +272,18 @@ function renderDirectories() {
   for (const d of state.dirs.directories) {
     const tr = el("tr", null, d.up ? "up" : "down");
     tr.dataset.name = d.name;
+    tr.dataset.state = d.state;
+    // "retrying in 4 s": the next attempt, counted from the process's clock
+    const wait = d.next_retry === null ? null : Math.max(0, Math.round(d.next_retry - now));
+    const stateCell = el("td", wait === null ? d.state : `${d.state} in ${wait} s`, "state");
+    stateCell.title = d.detail;
     const since = el("td", d.since ? ago(now - d.since) : "");
     since.title = isoTime(d.since);
-    const error = el("td", d.last_error ? `${d.last_error} (${ago(now - d.last_error_at)})` : "none", "error");
-    if (d.last_error_at) error.title = isoTime(d.last_error_at);
+    const attempts = d.failures ? ` (${d.failures} failed attempt${d.failures === 1 ? "" : "s"})` : "";
+    const error = el("td", d.last_error ? `${d.last_error}${attempts}` : "none", "error");
     const name = el("td", shortDirectory(d.name), "name");
     name.title = d.name;
-    tr.append(name, el("td", d.up ? "up" : "down", "state"), since, error,
+    tr.append(name, stateCell, since, error,
       el("td", d.nicks, "num"), el("td", d.makers, "num"), el("td", d.offers, "num"));
     body.append(tr);
   }
