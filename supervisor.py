@@ -5,7 +5,9 @@ is the import path API.md fixes. The Supervisor actor itself lives in
 ``actors.shells.supervisor_actor``; this module keeps the public names stable.
 """
 
-from actors.core.orderbook import BondData, Offer
+from actors.api.config import Limits, NickAuthMode
+from actors.api.offers import Offer, OfferType
+from actors.core.orderbook import BondData
 from actors.core.routing import ChannelBinding
 from actors.errors import (AllRoutesFailedError, ClientClosedError, DirectoryNotConnectedError,
                            HandshakeRejectedByRemoteError, MultiDirectoryError,
@@ -24,6 +26,7 @@ __all__ = [
     "AllRoutesFailedError", "BlockingMultiDirectoryClient", "BlockingRemoteMultiDirectoryClient",
     "BondData", "ChannelBinding",
     "ClientClosedError", "DirectoryNotConnectedError", "HandshakeRejectedByRemoteError",
-    "MultiDirectoryClient", "MultiDirectoryError", "NoDirectConnectionError", "Offer",
+    "Limits", "MultiDirectoryClient", "MultiDirectoryError", "NickAuthMode",
+    "NoDirectConnectionError", "Offer", "OfferType",
     "RefusedDestinationError", "RemoteMultiDirectoryClient", "Supervisor", "main",
 ]

@@ -5,6 +5,7 @@ from protocol.jmmessage import JMLine, PrivMsg
 from protocol.peerlist import PeerlistEntry
 from protocol.bond import FidelityBondProof
 from protocol.crypto import NickIdentity
+from protocol.identity import SigningIdentity
 from protocol.errors import ProtocolError
 from protocol.naclbox import NaclKeypair
 from protocol.nickauth import NickAuthChallenge, NickAuthProof, NickAuthResult
@@ -13,5 +14,5 @@ from protocol.offers import OfferSegment
 __all__ = [
     "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "MsgType", "NaclKeypair",
     "NickAuthChallenge", "NickAuthProof", "NickAuthResult", "NickIdentity", "OfferSegment",
-    "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
+    "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError", "SigningIdentity",
 ]

@@ -17,8 +17,9 @@ from typing import Any
 import coincurve
 import msgspec
 
-from protocol.crypto import NickIdentity, bitcoin_message_hash, nick_from_pubkey, verify_der
+from protocol.crypto import bitcoin_message_hash, nick_from_pubkey, verify_der
 from protocol.errors import NickAuthError
+from protocol.identity import SigningIdentity, signature_of
 
 DOMAIN_TAG = "nick-auth-v1"
 RESULT_CODES = frozenset({"ok", "malformed", "expired", "invalid", "policy"})
@@ -88,6 +89,11 @@ def expected_directory_id(host: str, port: int) -> str | None:
     return f"{host}:{port}"
 
 
+def is_directory_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed directory id (what a client may pin)."""
+    return bool(_DIRECTORY_ID_RE.fullmatch(value))
+
+
 def _check_challenge(challenge_hex: str, directory_id: str) -> None:
     if not isinstance(challenge_hex, str) or not _CHALLENGE_RE.fullmatch(challenge_hex):
         raise NickAuthError("challenge must be 64 lowercase hex characters")
@@ -121,10 +127,15 @@ def _signed_bytes(
         raise NickAuthError("nick-auth transcript is not encodable as UTF-8") from exc
 
 
-def build_proof(identity: NickIdentity, challenge: NickAuthChallenge, handshake_line: str) -> str:
-    """The 805 line proving ``identity`` owns its nick; ``handshake_line`` is what we sent."""
+def build_proof(identity: SigningIdentity, challenge: NickAuthChallenge, handshake_line: str) -> str:
+    """The 805 line proving ``identity`` owns its nick; ``handshake_line`` is what we sent.
+
+    Signed through the identity's ``sign_message`` (the transcript is UTF-8 text, so
+    joinmarket-ng's interface can sign it), so a taker's own identity object works here too.
+    """
     signed = _signed_bytes(challenge, handshake_line, identity.nick, identity.public_key_hex)
-    return _compact({"pubkey": identity.public_key_hex, "signature": identity.sign_message(signed)})
+    signature = signature_of(identity, signed.decode("utf-8"), "")
+    return _compact({"pubkey": identity.public_key_hex, "signature": signature})
 
 
 def _der_integer(der: bytes, pos: int) -> int:

@@ -37,7 +37,8 @@ class DirectoryActor(LinkActor):
         host, _, port = name.rpartition(":")
         super().__init__(ctx, name, generation, host, int(port))
         self._handshake_line = ""
-        self._expected_id = nickauth.expected_directory_id(self.host, self.port)
+        pinned = dict(ctx.config.nick_auth_directory_ids).get(name)  # API.md: the taker's pin wins
+        self._expected_id = pinned or nickauth.expected_directory_id(self.host, self.port)
         self._auth_state = "none"  # none → awaiting-challenge → awaiting-result → done
         self.features: frozenset[str] = frozenset()
         self.directory_nick = ""

@@ -16,6 +16,7 @@ from loguru import logger
 
 from actors.shells.base import ChildActor, handles
 from actors.core.orderbook import BondData, Offer, OrderbookFetch
+from actors.core.sources import OfferSources
 from actors.core.replies import ReplyBook, Reply
 from actors.core.routing import DIRECTORY_PREFIX
 from actors.shells.link import REGISTRY, ROUTER
@@ -41,6 +42,7 @@ class Inbox(ChildActor):
                               max_waits=limits.max_pending_waits)
         self._waits: dict[int, tuple] = {}  # wait_id -> (reply future, timer, command)
         self._fetches: dict[int, tuple] = {}  # fetch_id -> (OrderbookFetch, reply future, timer)
+        self._sources: dict[int, OfferSources] = {}  # fetch_id -> which directories relayed what
         self._verified: OrderedDict[tuple[str, str, str, str, str], bool] = OrderedDict()
 
     # -- incoming messages ----------------------------------------------------------------------
@@ -135,9 +137,15 @@ class Inbox(ChildActor):
         now = self.ctx.clock.now()
         if not self._fetches:
             self.ctx.stats.inc("offers_outside_fetch", len(segments))
-        for fetch, _, _ in self._fetches.values():
+        directory = channel[len(DIRECTORY_PREFIX):] if channel.startswith(DIRECTORY_PREFIX) else None
+        for fetch_id, (fetch, _, _) in list(self._fetches.items()):
+            answered = len(fetch.answered)
             for seg in segments:
                 fetch.add(_offer(maker, seg, bond, verified), now)
+                if directory is not None:
+                    self._sources[fetch_id].note(maker, seg.oid, directory)
+            if len(fetch.answered) > answered:  # a first answer may end the fetch earlier
+                self._schedule(fetch_id)
 
     def _bond(self, maker: str, tbond: str) -> BondData | None:
         try:
@@ -199,6 +207,7 @@ class Inbox(ChildActor):
         fetch = OrderbookFetch(self.ctx.clock.now(), message.max_wait, message.min_wait,
                                message.quiet_period, limits.max_offers, limits.max_offers_per_maker)
         self._fetches[message.fetch_id] = (fetch, message.reply, None)
+        self._sources[message.fetch_id] = OfferSources(limits.max_offers)
         self.ctx.book.tell(ROUTER, BroadcastPubmsg("orderbook"))
         self._schedule(message.fetch_id)
 
@@ -208,7 +217,9 @@ class Inbox(ChildActor):
             self._schedule(message.fetch_id)
 
     def _schedule(self, fetch_id: int) -> None:
-        fetch, reply, _ = self._fetches[fetch_id]
+        fetch, reply, timer = self._fetches[fetch_id]
+        if timer is not None:
+            timer.cancel()  # one planned check per fetch, however often it is re-planned
         registry = self.ctx.views.registry
         makers = [n for n in registry.locations if registry.is_active(n)]
         delay = fetch.next_check(self.ctx.clock.now(), makers)
@@ -218,7 +229,7 @@ class Inbox(ChildActor):
                 self.ctx.stats.inc("offers_dropped_cap", fetch.dropped)
             if fetch.dropped_per_maker:
                 self.ctx.stats.inc("offers_dropped_per_maker", fetch.dropped_per_maker)
-            settle(reply, fetch.offers(registry.features))
+            settle(reply, self._sources.pop(fetch_id).apply(fetch.offers(registry.features)))
             return
         timer = self.ctx.scheduler.call_later(delay, lambda: self._tell_self(FetchTick(fetch_id)))
         self._fetches[fetch_id] = (fetch, reply, timer)
@@ -231,6 +242,7 @@ class Inbox(ChildActor):
             if timer is not None:
                 timer.cancel()
             settle(reply, [])
+        self._sources.clear()
 
 
 def _offer(maker: str, seg: OfferSegment, bond: BondData | None, verified: bool) -> Offer:
