@@ -145,7 +145,10 @@ class Inbox(ChildActor):
                 fetch.add(_offer(maker, seg, bond, verified), now)
                 if directory is not None:
                     self._sources[fetch_id].note(maker, seg.oid, directory)
-            if len(fetch.answered) > answered:  # a first answer may end the fetch earlier
+            # a maker's first answer can bring the stop earlier than planned only while
+            # the plan is "max_wait" (nothing had arrived) or "min_wait" (early stop)
+            if len(fetch.answered) > answered and (
+                    answered == 0 or now - fetch.start < fetch.min_wait):
                 self._schedule(fetch_id)
 
     def _bond(self, maker: str, tbond: str) -> BondData | None:
