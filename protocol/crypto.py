@@ -142,7 +142,8 @@ class NickIdentity:
         This is joinmarket-ng's identity interface (API.md drop-in rule), so the client
         signs through it and a taker may pass its own identity object instead of ours.
         """
-        return f"{message} {self.public_key_hex} {self.sign_bytes((message + hostid).encode('utf-8'))}"
+        signature = self.sign_bytes((message + hostid).encode("utf-8"))
+        return f"{message} {self.public_key_hex} {signature}"
 
     def sign_privmsg(self, data: str) -> tuple[str, str]:
         """``(pubhex, sig_b64)`` to append to a PRIVMSG whose argument string is ``data``."""

@@ -127,7 +127,8 @@ def _signed_bytes(
         raise NickAuthError("nick-auth transcript is not encodable as UTF-8") from exc
 
 
-def build_proof(identity: SigningIdentity, challenge: NickAuthChallenge, handshake_line: str) -> str:
+def build_proof(identity: SigningIdentity, challenge: NickAuthChallenge,
+                handshake_line: str) -> str:
     """The 805 line proving ``identity`` owns its nick; ``handshake_line`` is what we sent.
 
     Signed through the identity's ``sign_message`` (the transcript is UTF-8 text, so

@@ -57,13 +57,15 @@ class ClientCore:
         check_identity(nick_identity)  # ours or any object with joinmarket-ng's interface
         if on_nick_leave is not None and not callable(on_nick_leave):
             raise ValueError("on_nick_leave: must be callable or None")
-        for name, flag in (("neutrino_compat", neutrino_compat), ("stream_isolation", stream_isolation),
+        for name, flag in (("neutrino_compat", neutrino_compat),
+                           ("stream_isolation", stream_isolation),
                            ("prefer_direct_connections", prefer_direct_connections),
                            ("allow_clearnet", allow_clearnet)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name}: expected True or False, got {flag!r}")
         if limits is not None and not isinstance(limits, Limits):
-            raise ValueError(f"limits: expected actors.api.config.Limits, got {type(limits).__name__}")
+            raise ValueError("limits: expected actors.api.config.Limits, got "
+                             f"{type(limits).__name__}")
         self.config = build_config(
             list(directory_servers) if not isinstance(directory_servers, str) else directory_servers,
             network, socks_host=socks_host, socks_port=socks_port,

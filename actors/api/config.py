@@ -108,7 +108,8 @@ def pinned_directory_ids(pins: Mapping[str, str] | None,
             raise ValueError(f"nick_auth_directory_ids: malformed directory id {directory_id!r} "
                              f"for {server!r}")
         if name not in directories:
-            logger.warning("nick_auth_directory_ids: {} is not a configured directory; ignored", name)
+            logger.warning("nick_auth_directory_ids: {} is not a configured directory; ignored",
+                           name)
             continue
         out.append((name, directory_id))
     return tuple(out)

@@ -110,7 +110,7 @@ class _Common:
 
     @property
     def directory_servers(self) -> list[str]:
-        """The configured directories as ``host:port`` (a fresh list: editing it changes nothing)."""
+        """The configured directories as ``host:port`` (a fresh list each time)."""
         return list(self._core.config.directories)
 
     @property
@@ -309,7 +309,8 @@ class BlockingMultiDirectoryClient(_Common):
     def fetch_orderbook(self, max_wait: float = 120.0, min_wait: float = 30.0,
                         quiet_period: float = 15.0) -> list[Offer]:
         """Every directory's book, deduplicated, as caller-owned offers (API.md "Orderbook")."""
-        offers = self._core.fetch_orderbook(max_wait, min_wait, quiet_period).result(max_wait + GRACE)
+        future = self._core.fetch_orderbook(max_wait, min_wait, quiet_period)
+        offers = future.result(max_wait + GRACE)
         return self._offers(offers)
 
     def send_privmsg(self, recipient: str, command: str, data: str, log_routing: bool = False,

@@ -64,7 +64,7 @@ class Offer(msgspec.Struct, frozen=True):
     fidelity_bond_data: BondData | None = None
     features: frozenset[str] = frozenset()
     verified: bool = True  # False for unsigned PUBMSG announcements
-    directories: tuple[str, ...] = ()  # directories that relayed it, first first (filled at the end)
+    directories: tuple[str, ...] = ()  # who relayed it, in order (filled when the fetch ends)
 
 
 def _better(new: Offer, old: Offer) -> bool:

@@ -363,7 +363,8 @@ class RemoteMultiDirectoryClient(_RemoteCommon):
     async def fetch_orderbook(self, max_wait: float = 120.0, min_wait: float = 30.0,
                               quiet_period: float = 15.0) -> list[Offer]:
         params = {"max_wait": max_wait, "min_wait": min_wait, "quiet_period": quiet_period}
-        return caller_offers(await self._link.call("fetch_orderbook", params, max_wait + CALL_GRACE))
+        offers = await self._link.call("fetch_orderbook", params, max_wait + CALL_GRACE)
+        return caller_offers(offers)
 
     async def send_privmsg(self, recipient: str, command: str, data: str, log_routing: bool = False,
                            force_channel: str | None = None) -> str:

@@ -28,8 +28,9 @@ from typing import Any
 
 import coincurve
 
-from localnet.coinjoin import (build_auth_revelation, build_tx, commitment_of, parse_auth_revelation,
-                               parse_ioauth, random_utxo, verify_ioauth_btc_sig)
+from localnet.coinjoin import (build_auth_revelation, build_tx, commitment_of,
+                               parse_auth_revelation, parse_ioauth, random_utxo,
+                               verify_ioauth_btc_sig)
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
 
 FEATURE_NEUTRINO_COMPAT = "neutrino_compat"
@@ -195,8 +196,9 @@ class AsyncNgTaker:
             session.nacl_key = replies[nick]["data"].strip().split(" ")[0]
         for nick, session in sessions.items():
             session.comm_channel = client.upgrade_channel_prefer_direct(nick, session.comm_channel)
-            await client.send_privmsg(nick, "auth", encrypt(pay.nacl, session.nacl_key, pay.revelation),
-                                      log_routing=True, force_channel=session.comm_channel)
+            box = encrypt(pay.nacl, session.nacl_key, pay.revelation)
+            await client.send_privmsg(nick, "auth", box, log_routing=True,
+                                      force_channel=session.comm_channel)
         replies = await client.wait_for_responses(expected_nicks=list(sessions),
                                                   expected_command="!ioauth", timeout=15)
         for nick, session in sessions.items():

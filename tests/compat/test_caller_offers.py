@@ -12,7 +12,8 @@ from tests.compat.ngstyle import NgOfferType
 BOND = BondData("ab" * 32, 1, 1767225600, "02" + "11" * 32, "03" + "22" * 32, 52)
 
 
-def core(ordertype="sw0reloffer", cjfee="0.00002", bond=BOND, features=frozenset({"neutrino_compat"})):
+def core(ordertype="sw0reloffer", cjfee="0.00002", bond=BOND,
+         features=frozenset({"neutrino_compat"})):
     return CoreOffer("J5maker", 0, ordertype, 27_300, 10**8, 0, cjfee, bond, features,
                      directories=("a.onion:5222", "b.onion:5222"))
 
@@ -34,7 +35,8 @@ def test_fields_and_types_are_joinmarket_ngs():
 
 def test_ordertype_equals_ng_members_and_wire_strings_and_hashes_alike():
     for wire in ("sw0absoffer", "sw0reloffer", "swabsoffer", "swreloffer"):
-        ordertype = caller_offer(core(ordertype=wire, cjfee=5 if "abs" in wire else "0.1")).ordertype
+        cjfee = 5 if "abs" in wire else "0.1"
+        ordertype = caller_offer(core(ordertype=wire, cjfee=cjfee)).ordertype
         assert ordertype == wire == NgOfferType(wire) and ordertype is OfferType(wire)
         assert {NgOfferType(wire): "hit"}[ordertype] == "hit" and {wire: 1}[ordertype] == 1
     legacy = caller_offer(core(ordertype="absoffer", cjfee=5)).ordertype  # beyond NG

@@ -45,4 +45,5 @@ def test_peer_handle_supports_feature():
     peer = PeerHandle("J5m", "m.onion:5222", frozenset({"neutrino_compat"}), 1.0)
     assert peer.supports_feature("neutrino_compat") is True
     assert peer.supports_feature("other") is False
-    assert PeerHandle("J5m", "m.onion:5222", frozenset(), 1.0).supports_feature("neutrino_compat") is False
+    legacy = PeerHandle("J5m", "m.onion:5222", frozenset(), 1.0)
+    assert legacy.supports_feature("neutrino_compat") is False

@@ -116,7 +116,8 @@ def test_ng_style_blocking_taker(ng_net):
         assert names == ng_net.directory_servers
         wait_for_locations(client, ng_net)
         for maker in ng_net.makers:  # what NG's confirmation callback reads
-            assert maker.location in {c._active_peers.get(maker.nick) for c in client.clients.values()}
+            seen = {c._active_peers.get(maker.nick) for c in client.clients.values()}
+            assert maker.location in seen
         offers = taker.fetch(**FAST)
         _check_book(offers, ng_net)
         _mutate(offers)
