@@ -7,10 +7,11 @@ gets back (``tests/test_exports.py`` pins it). The Supervisor actor itself is in
 lives in ``actors.shells.supervisor_actor``.
 """
 
-from actors.api.config import Limits
+from actors.api.config import Limits, NickAuthMode
 from actors.api.facade import BlockingMultiDirectoryClient, MultiDirectoryClient
+from actors.api.offers import Offer, OfferType
 from actors.core.dirhealth import DirectoryHealth
-from actors.core.orderbook import BondData, Offer
+from actors.core.orderbook import BondData
 from actors.core.routing import ChannelBinding
 from actors.daemon.remote import BlockingRemoteMultiDirectoryClient, RemoteMultiDirectoryClient
 from actors.daemon.wire import ControlProtocolError, DaemonRefusedError
@@ -32,6 +33,6 @@ __all__ = [
     "BondData", "ChannelBinding", "ClientClosedError", "ControlProtocolError",
     "DaemonRefusedError", "DirectoryHealth", "DirectoryNotConnectedError", "FaultPlan",
     "HandshakeRejectedByRemoteError", "Limits", "MultiDirectoryClient", "MultiDirectoryError",
-    "NickIdentity", "NoDirectConnectionError", "Offer", "PeerHandle", "RefusedDestinationError",
-    "RemoteMultiDirectoryClient", "main",
+    "NickAuthMode", "NickIdentity", "NoDirectConnectionError", "Offer", "OfferType",
+    "PeerHandle", "RefusedDestinationError", "RemoteMultiDirectoryClient", "main",
 ]

@@ -135,7 +135,7 @@ def build_ioauth(maker_utxos: Sequence[str], auth_priv: bytes, cj_addr: str,
     if not maker_utxos:
         raise ToyPayloadError("ioauth needs at least one utxo")
     auth = NickIdentity(private_key_bytes=auth_priv)
-    btc_sig = auth.sign_message(maker_nacl_pub_hex.encode("ascii"))
+    btc_sig = auth.sign_bytes(maker_nacl_pub_hex.encode("ascii"))
     utxos = ",".join(_check_utxo(u) for u in maker_utxos)
     return " ".join((utxos, auth.public_key_hex, cj_addr, change_addr, btc_sig))
 

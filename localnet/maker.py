@@ -102,7 +102,7 @@ class Maker:
                  offers: Iterable[OfferSegment] | None = None, bond: bool = True,
                  inputs: int = 2, blacklisted_commitments: Iterable[str] = frozenset(),
                  direct: bool = True, orderbook_interval: float = 10.0,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, orderbook_delay: float = 0.0) -> None:
         if style not in STYLE_FEATURES:
             raise ValueError(f"style must be 'ng' or 'ref', got {style!r}")
         if network not in NETWORKS:
@@ -117,6 +117,7 @@ class Maker:
         self._directories = [tuple(d) for d in directories]
         self._direct = direct
         self._orderbook_interval = orderbook_interval
+        self._orderbook_delay = orderbook_delay  # real NG makers answer after 0.3-1 s
         self._connect_timeout = connect_timeout
         self._logic = MakerLogic(self.nick, style, network,
                                  DEFAULT_OFFERS if offers is None else offers,
@@ -352,7 +353,12 @@ class Maker:
             targets = [origin]
         else:
             targets = list(self._dir_links.values())
-        self._send(taker, self._logic.orderbook_replies(taker), targets)
+        replies = self._logic.orderbook_replies(taker)
+        if self._orderbook_delay > 0:
+            asyncio.get_running_loop().call_later(self._orderbook_delay, self._send, taker,
+                                                  replies, targets)
+        else:
+            self._send(taker, replies, targets)
 
     def _on_privmsg(self, line: str, link: _Link, index: int | None) -> None:
         try:

@@ -6,6 +6,7 @@ from protocol.peerlist import PeerlistEntry
 from protocol.bond import FidelityBondProof
 from protocol.crypto import NickIdentity
 from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from protocol.identity import SigningIdentity
 from protocol.naclbox import NaclKeypair
 from protocol.nickauth import NickAuthChallenge, NickAuthProof, NickAuthResult
 from protocol.offers import OfferSegment
@@ -14,5 +15,5 @@ __all__ = [
     "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "LocalProtocolError",
     "MsgType", "NaclKeypair", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
     "NickIdentity", "OfferSegment", "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
-    "RemoteProtocolError",
+    "RemoteProtocolError", "SigningIdentity",
 ]

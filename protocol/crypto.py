@@ -137,14 +137,23 @@ class NickIdentity:
     def private_key_bytes(self) -> bytes:
         return self._key.secret
 
-    def sign_message(self, message: bytes) -> str:
+    def sign_bytes(self, message: bytes) -> str:
         """Base64 DER signature over ``bitcoin_message_hash(message)``."""
         der = self._key.sign(bitcoin_message_hash(message), hasher=None)
         return base64.b64encode(der).decode("ascii")
 
+    def sign_message(self, message: str, hostid: str = "") -> str:
+        """``"<message> <pubkey_hex> <sig_base64>"``, signing ``message + hostid``.
+
+        This is joinmarket-ng's identity interface (API.md drop-in rule), so the client
+        signs through it and a taker may pass its own identity object instead of ours.
+        """
+        signature = self.sign_bytes((message + hostid).encode("utf-8"))
+        return f"{message} {self.public_key_hex} {signature}"
+
     def sign_privmsg(self, data: str) -> tuple[str, str]:
         """``(pubhex, sig_b64)`` to append to a PRIVMSG whose argument string is ``data``."""
-        return self.public_key_hex, self.sign_message((data + ONION_HOSTID).encode("utf-8"))
+        return self.public_key_hex, self.sign_bytes((data + ONION_HOSTID).encode("utf-8"))
 
     def build_privmsg(self, to_nick: str, command: str, data: str) -> str:
         """The complete signed JM line ``from!to!cmd data pubhex sig``."""

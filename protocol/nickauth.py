@@ -17,13 +17,14 @@ from typing import Any
 import coincurve
 import msgspec
 
-from protocol.crypto import NickIdentity, bitcoin_message_hash, nick_from_pubkey, verify_der
+from protocol.crypto import bitcoin_message_hash, nick_from_pubkey, verify_der
 from protocol.errors import LocalProtocolError, NickAuthError, ProtocolError
+from protocol.identity import SigningIdentity, signature_of
 
 __all__ = [
     "DOMAIN_TAG", "RESULT_CODES", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
     "build_challenge", "build_proof", "build_result", "expected_directory_id",
-    "parse_challenge", "parse_proof", "parse_result", "verify_proof",
+    "is_directory_id", "parse_challenge", "parse_proof", "parse_result", "verify_proof",
 ]
 
 DOMAIN_TAG = "nick-auth-v1"
@@ -94,6 +95,11 @@ def expected_directory_id(host: str, port: int) -> str | None:
     return f"{host}:{port}"
 
 
+def is_directory_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed directory id (what a client may pin)."""
+    return bool(_DIRECTORY_ID_RE.fullmatch(value))
+
+
 def _check_challenge(challenge_hex: str, directory_id: str,
                      error: type[ProtocolError] = NickAuthError) -> None:
     if not isinstance(challenge_hex, str) or not _CHALLENGE_RE.fullmatch(challenge_hex):
@@ -128,10 +134,16 @@ def _signed_bytes(
         raise NickAuthError("nick-auth transcript is not encodable as UTF-8") from exc
 
 
-def build_proof(identity: NickIdentity, challenge: NickAuthChallenge, handshake_line: str) -> str:
-    """The 805 line proving ``identity`` owns its nick; ``handshake_line`` is what we sent."""
+def build_proof(identity: SigningIdentity, challenge: NickAuthChallenge,
+                handshake_line: str) -> str:
+    """The 805 line proving ``identity`` owns its nick; ``handshake_line`` is what we sent.
+
+    Signed through the identity's ``sign_message`` (the transcript is UTF-8 text, so
+    joinmarket-ng's interface can sign it), so a taker's own identity object works here too.
+    """
     signed = _signed_bytes(challenge, handshake_line, identity.nick, identity.public_key_hex)
-    return _compact({"pubkey": identity.public_key_hex, "signature": identity.sign_message(signed)})
+    signature = signature_of(identity, signed.decode("utf-8"), "")
+    return _compact({"pubkey": identity.public_key_hex, "signature": signature})
 
 
 def _der_integer(der: bytes, pos: int) -> int:

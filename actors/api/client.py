@@ -3,16 +3,18 @@
 Every I/O method returns a ``concurrent.futures.Future`` that an actor resolves by push;
 the asyncio facade bridges it into the event loop with ``asyncio.wrap_future`` (never
 pykka's blocking ``__await__``), the blocking facade waits on it. The non-blocking
-methods read the immutable views the Router and NickRegistry publish, so they never
-ask an actor and never block.
+reads use the immutable views the Router and NickRegistry publish, so they never ask an
+actor; the state-changing ``try_direct_connect`` and ``sync_nicks_with_peerlist`` wait
+for one actor round trip so that every read after them sees their effect (API.md 15).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import pykka
@@ -29,36 +31,51 @@ from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, N
 from actors.shells.names import INBOX, REGISTRY, ROUTER
 from actors.shells.runtime import PeerHandle
 from actors.shells.supervisor_actor import Supervisor
-from protocol.crypto import NickIdentity
+from protocol.identity import SigningIdentity, build_privmsg, check_identity
 from protocol.envelope import MsgType, encode_envelope
 from protocol.errors import LocalProtocolError
 from protocol.framing import frame
 from protocol.handshake import NOT_SERVING
 
 SHUTDOWN_DEADLINE = 10.0
+#: how long a state-changing call waits for its actor to apply it (normally < 1 ms; more
+#: only while that actor is restarting)
+READ_YOUR_WRITES_WAIT = 5.0
 
 
 class ClientCore:
-    def __init__(self, directory_servers: Iterable[str], network: str, nick_identity: NickIdentity,
+    def __init__(self, directory_servers: Iterable[str], network: str,
+                 nick_identity: SigningIdentity,
                  socks_host: str = "127.0.0.1", socks_port: int = 9050,
                  connection_timeout: float = 120.0, neutrino_compat: bool = False,
                  on_nick_leave: Callable[[str], None] | None = None,
                  prefer_direct_connections: bool = True, our_location: str = NOT_SERVING,
                  stream_isolation: bool = False, *, allow_clearnet: bool = False,
-                 nick_auth_mode: str = "prefer_verified", limits: Limits | None = None,
+                 nick_auth_mode: str = "prefer_verified",
+                 nick_auth_directory_ids: Mapping[str, str] | None = None,
+                 limits: Limits | None = None,
                  fault_plan: Any = None, seed: int | None = None,
                  dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
-        if not isinstance(nick_identity, NickIdentity):
-            raise ValueError("nick_identity: expected a protocol.NickIdentity")
+        check_identity(nick_identity)  # ours or any object with joinmarket-ng's interface
         if on_nick_leave is not None and not callable(on_nick_leave):
             raise ValueError("on_nick_leave: must be callable or None")
+        for name, flag in (("neutrino_compat", neutrino_compat),
+                           ("stream_isolation", stream_isolation),
+                           ("prefer_direct_connections", prefer_direct_connections),
+                           ("allow_clearnet", allow_clearnet)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name}: expected True or False, got {flag!r}")
+        if limits is not None and not isinstance(limits, Limits):
+            raise ValueError("limits: expected actors.api.config.Limits, got "
+                             f"{type(limits).__name__}")
         self.config = build_config(
             list(directory_servers) if not isinstance(directory_servers, str) else directory_servers,
             network, socks_host=socks_host, socks_port=socks_port,
             connection_timeout=connection_timeout, neutrino_compat=neutrino_compat,
             prefer_direct_connections=prefer_direct_connections, our_location=our_location,
             stream_isolation=stream_isolation, allow_clearnet=allow_clearnet,
-            nick_auth_mode=nick_auth_mode, limits=limits)
+            nick_auth_mode=nick_auth_mode, nick_auth_directory_ids=nick_auth_directory_ids,
+            limits=limits)
         self.identity = nick_identity
         self.on_nick_leave = on_nick_leave
         self._dispatch = dispatch or (lambda fn: fn())
@@ -138,7 +155,7 @@ class ClientCore:
         if force_channel is not None:
             parse_force_channel(force_channel, self.config.directories)  # ValueError early
         try:  # signed and framed here: bad arguments are the caller's ValueError, not a crash
-            line = self.identity.build_privmsg(recipient, command, data)
+            line = build_privmsg(self.identity, recipient, command, data)
             framed = frame(encode_envelope(MsgType.PRIVMSG, line), self.config.limits.max_line)
         except LocalProtocolError as exc:
             raise ValueError(f"send_privmsg(recipient={recipient[:70]!r}, command={command!r}): "
@@ -180,7 +197,23 @@ class ClientCore:
                                prefer_direct=self.config.prefer_direct)
 
     def try_direct_connect(self, nick: str) -> None:
-        self.ctx.book.tell(ROUTER, TryDirectConnect(nick))
+        """Start an attempt; on return ``get_pending_connect_task(nick)`` already sees it.
+
+        When the published views show the call is a no-op (direct links off, a link up or
+        being dialled, no known location) nothing is asked; otherwise one Router round
+        trip (API.md point 15), bounded by ``READ_YOUR_WRITES_WAIT``.
+        """
+        views = self.ctx.views
+        if (not self.config.prefer_direct or nick in views.router.peers
+                or nick in views.router.connecting or not views.registry.locations.get(nick)):
+            return
+        applied: Future = Future()
+        self.ctx.book.tell(ROUTER, TryDirectConnect(nick, applied))
+        try:
+            applied.result(READ_YOUR_WRITES_WAIT)
+        except FutureTimeout:
+            logger.warning("try_direct_connect({}): the router did not answer within {}s",
+                           nick, READ_YOUR_WRITES_WAIT)
 
     def get_peer_location(self, nick: str) -> str | None:
         location = self.ctx.views.registry.locations.get(nick)
@@ -230,6 +263,9 @@ def _injector(plan: Any) -> Any:
         return plan
     if isinstance(plan, str):
         plan = FaultPlan.load(plan)
+    if not isinstance(plan, FaultPlan):
+        raise ValueError("fault_plan: expected None, a FaultPlan, a FaultInjector or a plan file "
+                         f"path, got {type(plan).__name__}")
     return FaultInjector(plan)
 
 

@@ -9,20 +9,29 @@ remote's fault (issue 10: an unchecked ``our_location`` stopped a healthy direct
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from enum import Enum, StrEnum
 
 import msgspec
+from loguru import logger
 
 from actors.core.dirhandshake import NICK_AUTH_MODES
 from actors.net.transport import SocksConfig, is_onion_host
 from protocol.handshake import NETWORKS, NOT_SERVING, is_valid_location
+from protocol.nickauth import is_directory_id
 
-__all__ = ["DEFAULT_DIRECTORY_PORT", "NICK_AUTH_MODES", "ClientConfig", "Limits", "build_config",
-           "normalize_directory"]
-
-__all__ = ["ClientConfig", "DEFAULT_DIRECTORY_PORT", "Limits", "NICK_AUTH_MODES", "build_config",
-           "normalize_directory"]
+__all__ = ["ClientConfig", "DEFAULT_DIRECTORY_PORT", "Limits", "NICK_AUTH_MODES", "NickAuthMode",
+           "build_config", "nick_auth_mode_value", "normalize_directory", "pinned_directory_ids"]
 
 DEFAULT_DIRECTORY_PORT = 5222
+
+
+class NickAuthMode(StrEnum):
+    """The nick-auth policy; joinmarket-ng's own str-valued enum is accepted just as well."""
+
+    PREFER_VERIFIED = "prefer_verified"
+    REQUIRE_VERIFIED = "require_verified"
+    DISABLED = "disabled"
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -66,6 +75,8 @@ class ClientConfig(msgspec.Struct, frozen=True):
     prefer_direct: bool = True
     our_location: str = NOT_SERVING
     nick_auth_mode: str = "prefer_verified"
+    #: (directory, expected nick-auth directory id) pins, directory as in ``directories``
+    nick_auth_directory_ids: tuple[tuple[str, str], ...] = ()
     peer_handshake_wait: float = 2.0
     #: NG directories route to a new peer only ~50 ms after DN_HANDSHAKE (PROTOCOL.md P20);
     #: until then replies addressed to us are dropped, so we wait before using one.
@@ -130,10 +141,44 @@ def normalize_directory(server: str, allow_clearnet: bool) -> str:
     return f"{host.lower()}:{int(port_text)}"
 
 
+def nick_auth_mode_value(mode: object) -> str:
+    """``mode`` as one of NICK_AUTH_MODES: a name, or any enum member whose value is one."""
+    value = mode.value if isinstance(mode, Enum) else mode
+    if not isinstance(value, str) or value not in NICK_AUTH_MODES:
+        raise ValueError(f"nick_auth_mode: {mode!r} is not one of {NICK_AUTH_MODES}")
+    return str(value)
+
+
+def pinned_directory_ids(pins: Mapping[str, str] | None,
+                         directories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Validate ``nick_auth_directory_ids`` (``{host:port: directory id}``) at construction."""
+    if pins is None:
+        return ()
+    if not isinstance(pins, Mapping):
+        raise ValueError("nick_auth_directory_ids: expected a mapping {'host:port': directory id}")
+    out = []
+    for server, directory_id in pins.items():
+        try:
+            name = normalize_directory(server, allow_clearnet=True)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("directory_servers:", "nick_auth_directory_ids:",
+                                              1)) from None
+        if not isinstance(directory_id, str) or not is_directory_id(directory_id):
+            raise ValueError(f"nick_auth_directory_ids: malformed directory id {directory_id!r} "
+                             f"for {server!r}")
+        if name not in directories:
+            logger.warning("nick_auth_directory_ids: {} is not a configured directory; ignored",
+                           name)
+            continue
+        out.append((name, directory_id))
+    return tuple(out)
+
+
 def build_config(directory_servers, network, *, socks_host="127.0.0.1", socks_port=9050,
                  connection_timeout=120.0, neutrino_compat=False, prefer_direct_connections=True,
                  our_location=NOT_SERVING, stream_isolation=False, allow_clearnet=False,
-                 nick_auth_mode="prefer_verified", limits: Limits | None = None) -> ClientConfig:
+                 nick_auth_mode="prefer_verified", nick_auth_directory_ids=None,
+                 limits: Limits | None = None) -> ClientConfig:
     if isinstance(directory_servers, str) or not directory_servers:
         raise ValueError("directory_servers: need a non-empty list of 'host:port' strings")
     directories = tuple(dict.fromkeys(
@@ -145,10 +190,12 @@ def build_config(directory_servers, network, *, socks_host="127.0.0.1", socks_po
     for field, value in flags.items():
         if not isinstance(value, bool):
             raise ValueError(f"{field}: must be True or False, got {value!r}")
+    nick_auth_mode = nick_auth_mode_value(nick_auth_mode)
+    pins = pinned_directory_ids(nick_auth_directory_ids, directories)
     return ClientConfig(
         directories=directories, network=network,
         socks=SocksConfig(host=socks_host, port=socks_port, stream_isolation=bool(stream_isolation),
                           allow_clearnet=bool(allow_clearnet)),
         connection_timeout=float(connection_timeout), neutrino_compat=bool(neutrino_compat),
         prefer_direct=bool(prefer_direct_connections), our_location=our_location,
-        nick_auth_mode=nick_auth_mode, limits=limits or Limits())
+        nick_auth_mode=nick_auth_mode, nick_auth_directory_ids=pins, limits=limits or Limits())

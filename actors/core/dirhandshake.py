@@ -24,7 +24,7 @@ import msgspec
 
 from actors.core.supervision import FailureKind
 from protocol import nickauth
-from protocol.crypto import NickIdentity
+from protocol.identity import SigningIdentity
 from protocol.envelope import MsgType
 from protocol.errors import HandshakeRejectedError, LocalProtocolError, RemoteProtocolError
 from protocol.handshake import (PROTO_VER, DirectoryHandshake, build_peer_handshake, check_directory_reply,
@@ -94,7 +94,7 @@ class HandshakeSettings(msgspec.Struct, frozen=True):
 class DirectoryHandshakeCore:
     """One handshake attempt on one connection; see the module docstring."""
 
-    def __init__(self, identity: NickIdentity, settings: HandshakeSettings) -> None:
+    def __init__(self, identity: SigningIdentity, settings: HandshakeSettings) -> None:
         self._identity = identity
         self._settings = settings
         self._state = State.START

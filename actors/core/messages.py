@@ -139,7 +139,11 @@ class BroadcastPubmsg(Message):
 
 
 class TryDirectConnect(Message):
+    """Start a direct connection; ``applied`` resolves once the Router published the
+    outcome, so the caller's next read sees the attempt (API.md point 15)."""
+
     nick: str
+    applied: Future | None = None
 
 
 class AwaitFirstRound(Message):

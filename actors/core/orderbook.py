@@ -3,7 +3,9 @@
 ``OrderbookFetch`` is fed offers as they arrive and answers one question: when should
 the fetch stop? It stops at ``max_wait``; after ``min_wait`` once no new offer arrived
 for ``quiet_period``; and early, once every maker known from the peerlists has answered
-and the quiet period has passed. The quiet-period clock starts when the request is sent.
+and the quiet period has passed. The quiet-period clock starts at the last *new* offer,
+never at the request: makers answer ``!orderbook`` after 0.3-1 s, so a quiet period
+counted from the request ended fetches that had received nothing yet (issue 11).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Offer(msgspec.Struct, frozen=True):
     fidelity_bond_data: BondData | None = None
     features: frozenset[str] = frozenset()
     verified: bool = True  # False for unsigned PUBMSG announcements
+    directories: tuple[str, ...] = ()  # who relayed it, in order (filled when the fetch ends)
 
 
 def _better(new: Offer, old: Offer) -> bool:
@@ -84,7 +87,7 @@ class OrderbookFetch:
         min_wait = min(max(0.0, min_wait), max_wait)
         quiet = min(max(0.0, quiet_period), max_wait - min_wait) if max_wait > min_wait else 0.0
         self.start, self.max_wait, self.min_wait, self.quiet = start, max_wait, min_wait, quiet
-        self.last_offer = start
+        self.last_offer: float | None = None  # no offer yet: the quiet clock has not started
         self.max_offers = max_offers
         self.max_per_maker = max_per_maker
         self.dropped = 0  # refused by the max_offers cap
@@ -94,7 +97,11 @@ class OrderbookFetch:
         self.answered: set[str] = set()
 
     def add(self, offer: Offer, now: float) -> bool:
-        """Merge one offer; return whether the book changed (resets the quiet clock)."""
+        """Merge one offer; return whether the book changed (resets the quiet clock).
+
+        When ``answered`` grows (a maker's first offer), the stop time may move earlier
+        than the check already planned: callers then call ``next_check`` again.
+        """
         key = (offer.counterparty, offer.oid)
         old = self._offers.get(key)
         if old is None:
@@ -128,13 +135,18 @@ class OrderbookFetch:
         # re-check delay of ~1e-15 s would then not even advance a clock (livelock)
         if elapsed >= self.max_wait - _DEADLINE_SLACK:
             return None
+        until_max = self.max_wait - elapsed
+        if self.last_offer is None:
+            # nothing received: only max_wait ends it. The caller re-evaluates when a
+            # maker answers for the first time (see ``add``), so this is not a sleep.
+            return until_max
         quiet_left = self.quiet - (now - self.last_offer)
         known = set(known_makers)
-        if quiet_left <= 0 and (elapsed >= self.min_wait or (known and known <= self.answered)):
+        all_answered = bool(known) and known <= self.answered
+        if quiet_left <= 0 and (elapsed >= self.min_wait or all_answered):
             return None
-        until_max = self.max_wait - elapsed
-        if elapsed < self.min_wait and not (known and known <= self.answered):
-            return min(until_max, max(self.min_wait - elapsed, quiet_left, 0.001))
+        if quiet_left <= 0:  # quiet, but min_wait not reached and makers still missing
+            return min(until_max, max(self.min_wait - elapsed, 0.001))
         return min(until_max, max(quiet_left, 0.001))
 
     def offers(self, features: Mapping[str, frozenset[str]]) -> list[Offer]:

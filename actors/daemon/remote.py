@@ -37,6 +37,7 @@ import msgspec
 from loguru import logger
 
 from actors.api.config import normalize_directory
+from actors.api.offers import Offer, caller_offers
 from actors.daemon.wire import (DAEMON_DECODER, MAX_CLIENT_NAME, MAX_DAEMON_LINE, METHODS,
                                  PROTOCOL_VERSION, CoreState, DaemonRefusedError, Error,
                                  ErrorResponse, Event, Hello, HelloOk, Request, Response,
@@ -371,9 +372,10 @@ class RemoteMultiDirectoryClient(_RemoteCommon):
         await self._link.close()
 
     async def fetch_orderbook(self, max_wait: float = 120.0, min_wait: float = 30.0,
-                              quiet_period: float = 15.0) -> list:
+                              quiet_period: float = 15.0) -> list[Offer]:
         params = {"max_wait": max_wait, "min_wait": min_wait, "quiet_period": quiet_period}
-        return await self._link.call("fetch_orderbook", params, max_wait + CALL_GRACE)
+        offers = await self._link.call("fetch_orderbook", params, max_wait + CALL_GRACE)
+        return caller_offers(offers)
 
     async def send_privmsg(self, recipient: str, command: str, data: str, log_routing: bool = False,
                            force_channel: str | None = None) -> str:
@@ -461,9 +463,9 @@ class BlockingRemoteMultiDirectoryClient(_RemoteCommon):
         loop.close()
 
     def fetch_orderbook(self, max_wait: float = 120.0, min_wait: float = 30.0,
-                        quiet_period: float = 15.0) -> list:
+                        quiet_period: float = 15.0) -> list[Offer]:
         params = {"max_wait": max_wait, "min_wait": min_wait, "quiet_period": quiet_period}
-        return self._call("fetch_orderbook", params, max_wait + CALL_GRACE)
+        return caller_offers(self._call("fetch_orderbook", params, max_wait + CALL_GRACE))
 
     def send_privmsg(self, recipient: str, command: str, data: str, log_routing: bool = False,
                      force_channel: str | None = None) -> str:

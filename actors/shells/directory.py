@@ -37,10 +37,11 @@ class DirectoryActor(LinkActor):
         host, _, port = name.rpartition(":")
         super().__init__(ctx, name, generation, host, int(port))
         config = ctx.config
+        pinned = dict(config.nick_auth_directory_ids).get(name)  # API.md: the taker's pin wins
         self._handshake = DirectoryHandshakeCore(ctx.identity, HandshakeSettings(
             network=config.network, features=config.features, our_location=config.our_location,
             nick_auth_mode=config.nick_auth_mode,
-            expected_id=nickauth.expected_directory_id(self.host, self.port)))
+            expected_id=pinned or nickauth.expected_directory_id(self.host, self.port)))
         self.features: frozenset[str] = frozenset()
         self.directory_nick = ""
         self.routable = False

@@ -131,7 +131,11 @@ class Router(ChildActor):
 
     @handles(TryDirectConnect)
     def on_try_direct(self, message: TryDirectConnect) -> None:
-        self._try_direct(message.nick)
+        try:
+            self._try_direct(message.nick)
+        finally:
+            if message.applied is not None:
+                settle(message.applied, None)
 
     def _try_direct(self, nick: str) -> None:
         config = self.ctx.config

@@ -63,12 +63,17 @@ class Stats:
 
 
 class PeerHandle(msgspec.Struct, frozen=True):
-    """Read-only description of a handshaked direct connection (API.md point 12)."""
+    """Read-only description of a handshaked direct connection (API.md points 12, 16)."""
 
     nick: str
     location: str
     features: frozenset[str]
     connected_since: float
+
+    def supports_feature(self, name: str) -> bool:
+        """Whether the maker advertised ``name`` in its handshake (joinmarket-ng's session
+        asks this of ``get_connected_peer(nick)`` before ``!fill``)."""
+        return name in self.features
 
 
 class RouterView(msgspec.Struct, frozen=True):

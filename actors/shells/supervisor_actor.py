@@ -133,7 +133,7 @@ class Supervisor(pykka.ThreadingActor):
             transition(name, *args, now=time.time(), **kwargs)
             self.ctx.views.directories = self.health.view()
             self.ctx.emit(ViewsChanged())
-            self.ctx.book.tell("router", DirectoryHealthChanged(name))
+            self.ctx.book.tell(ROUTER, DirectoryHealthChanged(name))
 
     def _tell_self(self, message: Message) -> None:
         try:

@@ -54,9 +54,29 @@ def test_after_min_wait_stops_once_quiet():
     assert f.next_check(12.0, []) is None
 
 
-def test_quiet_clock_starts_at_request():
+def test_quiet_clock_starts_at_the_last_new_offer_not_the_request():
+    """Issue 11: NG makers answer after 0.3-1 s; a quiet period from the request ended at 0.25 s."""
     f = OrderbookFetch(0, 100, 0, 0.25)
-    assert f.next_check(0.1, []) == pytest.approx(0.15) and f.next_check(0.25, []) is None
+    assert f.next_check(0.25, []) is not None and f.next_check(0.9, []) is not None
+    f.add(offer("A"), 0.9)
+    assert f.next_check(1.0, []) == pytest.approx(0.15)
+    f.add(offer("A"), 1.1)  # the same offer again (another directory): not new
+    assert f.next_check(1.2, []) is None
+
+
+def test_a_fetch_with_nothing_runs_to_max_wait():
+    f = OrderbookFetch(0, 10, 2, 0.25)
+    assert f.next_check(0.0, ["A"]) == pytest.approx(10.0)
+    assert f.next_check(9.99, ["A"]) is not None and f.next_check(10.0, ["A"]) is None
+
+
+def test_before_min_wait_it_waits_for_min_wait_unless_everyone_answered():
+    f = OrderbookFetch(0, 60, 30, 0.25)
+    f.add(offer("A"), 1.0)
+    assert f.next_check(1.5, ["A", "B"]) == pytest.approx(28.5)  # B missing: min_wait
+    f.add(offer("B"), 2.0)  # every active maker answered: quiet period, then stop
+    assert f.next_check(2.0, ["A", "B"]) == pytest.approx(0.25)
+    assert f.next_check(2.25, ["A", "B"]) is None
 
 
 def test_finishes_early_once_every_known_maker_answered_and_quiet():

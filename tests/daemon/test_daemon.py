@@ -28,7 +28,7 @@ from localnet.coinjoin import (build_auth_revelation, commitment_of, parse_auth_
                                random_utxo)
 from localnet.network import LocalNet
 from protocol.naclbox import NaclKeypair
-from supervisor import (BlockingRemoteMultiDirectoryClient, BondData, ChannelBinding,
+from supervisor import (BlockingRemoteMultiDirectoryClient, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
 from tests.helpers.polling import wait_until
@@ -220,7 +220,7 @@ def test_asyncio_remote_full_flow(daemon, net):
         assert await client.connect_all() == 3
         offers = await client.fetch_orderbook(max_wait=3.0, min_wait=0.3, quiet_period=0.2)
         assert {o.counterparty for o in offers} == {m.nick for m in net.makers[:2]}
-        assert all(isinstance(o, Offer) and isinstance(o.fidelity_bond_data, (BondData, type(None)))
+        assert all(isinstance(o, Offer) and isinstance(o.fidelity_bond_data, (dict, type(None)))
                    for o in offers)
         maker = net.makers[0].nick
         binding = client.bind_session(maker)

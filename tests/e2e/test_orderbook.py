@@ -42,10 +42,9 @@ def test_orderbook_aggregates_ng_and_ref_makers_deduplicated(localnet_factory, c
             assert set(bond) == {"utxo_txid", "utxo_vout", "locktime", "utxo_pub", "cert_pub",
                                  "cert_expiry"}
     assert book[(bondless.nick, 0)].fidelity_bond_data is None
-    assert "neutrino_compat" in book[(ng.nick, 0)].features
-    assert book[(ref.nick, 0)].features == frozenset()
-    with pytest.raises((AttributeError, TypeError)):
-        offers[0].oid = 5  # immutable values
+    assert book[(ng.nick, 0)].features["neutrino_compat"] and book[(ng.nick, 0)].neutrino_compat
+    assert book[(ref.nick, 0)].features == {} and not book[(ref.nick, 0)].neutrino_compat
+    assert all(sorted(o.directory_nodes) == sorted(net.directory_servers) for o in offers)
 
 
 def test_orderbook_survives_a_failing_directory(net, client_factory):

@@ -91,7 +91,7 @@ def test_fill_digest_vector():
 def test_message_hash_compact_size_boundaries_sign_and_verify(size):
     message = b"x" * size
     assert len(bitcoin_message_hash(message)) == 32
-    assert verify_message(TAKER.public_key_hex, message, TAKER.sign_message(message))
+    assert verify_message(TAKER.public_key_hex, message, TAKER.sign_bytes(message))
 
 
 @pytest.mark.parametrize("name", ["taker", "maker", "directory"])
@@ -132,7 +132,7 @@ def test_invalid_identity_key_is_crypto_error(secret):
 
 def test_signatures_are_low_s_der():
     for i in range(20):
-        der = base64.b64decode(TAKER.sign_message(b"msg %d" % i))
+        der = base64.b64decode(TAKER.sign_bytes(b"msg %d" % i))
         r_len = der[3]
         s = int.from_bytes(der[6 + r_len :], "big")
         assert s <= SECP256K1_N // 2
@@ -140,7 +140,7 @@ def test_signatures_are_low_s_der():
 
 def test_high_s_signature_is_rejected():
     """libsecp256k1 refuses high-S, as REF and NG do; the same (r, n-s) must not verify."""
-    der = base64.b64decode(TAKER.sign_message(b"hello"))
+    der = base64.b64decode(TAKER.sign_bytes(b"hello"))
     r_len = der[3]
     r = der[4 : 4 + r_len]
     s = int.from_bytes(der[6 + r_len :], "big")

@@ -163,5 +163,5 @@ def test_sign_then_verify_round_trips(secret, data):
     msg = parse_and_verify_privmsg(line)
     assert (msg.from_nick, msg.data, msg.pubkey_hex) == (ident.nick, data, ident.public_key_hex)
     message = data.encode()
-    assert verify_message(ident.public_key_hex, message, ident.sign_message(message))
-    assert not verify_message(ident.public_key_hex, message + b"x", ident.sign_message(message))
+    assert verify_message(ident.public_key_hex, message, ident.sign_bytes(message))
+    assert not verify_message(ident.public_key_hex, message + b"x", ident.sign_bytes(message))
