@@ -21,6 +21,8 @@ from protocol.crypto import ONION_HOSTID, nick_from_pubkey, verify_message
 from protocol.errors import LocalProtocolError
 from protocol.jmmessage import format_privmsg
 
+__all__ = ["SigningIdentity", "build_privmsg", "check_identity", "signature_of"]
+
 _PROBE = "jm-multidir identity self-check"
 
 

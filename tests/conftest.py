@@ -11,6 +11,8 @@ import time
 import pykka
 import pytest
 
+pytest_plugins = ["tests.helpers.fixtures"]
+
 LEAK_GRACE_SECONDS = 3.0
 
 

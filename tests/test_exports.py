@@ -17,15 +17,15 @@ SUPERVISOR_ALL = [
     "BondData", "ChannelBinding", "ClientClosedError", "ControlProtocolError",
     "DaemonRefusedError", "DirectoryHealth", "DirectoryNotConnectedError", "FaultPlan",
     "HandshakeRejectedByRemoteError", "Limits", "MultiDirectoryClient", "MultiDirectoryError",
-    "NickIdentity", "NoDirectConnectionError", "Offer", "PeerHandle", "RefusedDestinationError",
-    "RemoteMultiDirectoryClient", "main",
+    "NickAuthMode", "NickIdentity", "NoDirectConnectionError", "Offer", "OfferType",
+    "PeerHandle", "RefusedDestinationError", "RemoteMultiDirectoryClient", "main",
 ]
 
 PROTOCOL_ALL = [
     "DirectoryHandshake", "Envelope", "FidelityBondProof", "JMLine", "LocalProtocolError",
     "MsgType", "NaclKeypair", "NickAuthChallenge", "NickAuthProof", "NickAuthResult",
     "NickIdentity", "OfferSegment", "PeerHandshake", "PeerlistEntry", "PrivMsg", "ProtocolError",
-    "RemoteProtocolError",
+    "RemoteProtocolError", "SigningIdentity",
 ]
 
 #: Packages whose every module is public and must declare ``__all__``.

@@ -14,6 +14,8 @@ from typing import Any
 
 from protocol.handshake import NOT_SERVING
 
+__all__ = ["ConnectedDirectories", "DirectoryHandle"]
+
 
 class DirectoryHandle:
     """One connected directory, named by its configured ``host:port`` (read-only)."""

@@ -21,6 +21,8 @@ from typing import Any
 
 from actors.core import orderbook as core
 
+__all__ = ["Offer", "OfferType", "caller_offer", "caller_offers"]
+
 
 class OfferType(StrEnum):
     """The six offer commands. Members are ``str``: each equals its wire string and

@@ -13,6 +13,8 @@ import msgspec
 
 from actors.core.orderbook import Offer
 
+__all__ = ["OfferSources"]
+
 
 class OfferSources:
     def __init__(self, max_offers: int) -> None:

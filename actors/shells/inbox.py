@@ -144,8 +144,7 @@ class Inbox(ChildActor):
         now = self.ctx.clock.now()
         if not self._fetches:
             self.ctx.stats.inc("offers_outside_fetch", len(segments))
-        directory = (channel[len(DIRECTORY_PREFIX):] if channel.startswith(DIRECTORY_PREFIX)
-                     else None)
+        directory = channel_directory(channel)
         for fetch_id, (fetch, _, _) in list(self._fetches.items()):
             answered = len(fetch.answered)
             for seg in segments:

@@ -17,7 +17,7 @@ import pytest
 from localnet.network import LocalNet
 from protocol.envelope import MsgType
 from tests.browser.cdp import Browser, chromium_path
-from tests.process.test_cli import Process, eventually, write_config
+from tests.helpers.process import Process, eventually, write_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

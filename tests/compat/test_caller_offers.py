@@ -7,7 +7,7 @@ from decimal import Decimal
 from actors.api.offers import Offer, OfferType, caller_offer, caller_offers
 from actors.core.orderbook import BondData
 from actors.core.orderbook import Offer as CoreOffer
-from tests.compat.ngstyle import NgOfferType
+from tests.helpers.ngstyle import NgOfferType
 
 BOND = BondData("ab" * 32, 1, 1767225600, "02" + "11" * 32, "03" + "22" * 32, 52)
 

@@ -13,7 +13,7 @@ from actors.api.config import NICK_AUTH_MODES
 from localnet.onion import random_onion_host
 from protocol import NickIdentity
 from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient, NickAuthMode
-from tests.compat.ngstyle import NgNickAuthMode, NgStyleIdentity
+from tests.helpers.ngstyle import NgNickAuthMode, NgStyleIdentity
 
 FACADES = [MultiDirectoryClient, BlockingMultiDirectoryClient]
 SERVER = f"{random_onion_host()}:5222"

@@ -17,7 +17,7 @@ import pytest
 from protocol.crypto import ONION_HOSTID, NickIdentity
 from protocol.identity import SigningIdentity, build_privmsg, check_identity
 from protocol.nickauth import build_proof, parse_challenge
-from tests.compat.ngstyle import NgStyleIdentity
+from tests.helpers.ngstyle import NgStyleIdentity
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "vectors.json").read_text())
 KEYS = {v["nick"]: bytes.fromhex(v["privkey_hex"]) for v in VECTORS["identities"].values()}

@@ -15,8 +15,9 @@ import time
 import pytest
 
 from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient
-from tests.compat.conftest import locations_known, ng_client_kwargs, wait_for_locations
-from tests.compat.ngstyle import (AsyncNgTaker, BlockingNgTaker, NgOfferType, NgStyleIdentity,
+from tests.helpers.compat import locations_known, ng_client_kwargs
+from tests.helpers.taker import wait_for_locations
+from tests.helpers.ngstyle import (AsyncNgTaker, BlockingNgTaker, NgOfferType, NgStyleIdentity,
                                   RoundRecord, pick_offers)
 
 FAST = {"max_wait": 10, "min_wait": 0, "quiet_period": 0.3}
@@ -114,7 +115,7 @@ def test_ng_style_blocking_taker(ng_net):
         count, names = taker.routing_summary()
         assert (count, sorted(client.clients.keys())) == (3, sorted(ng_net.directory_servers))
         assert names == ng_net.directory_servers
-        wait_for_locations(client, ng_net)
+        wait_for_locations(client, ng_net.makers)
         for maker in ng_net.makers:  # what NG's confirmation callback reads
             seen = {c._active_peers.get(maker.nick) for c in client.clients.values()}
             assert maker.location in seen

@@ -12,7 +12,7 @@ import pytest
 from localnet.directory import DirectoryServer
 from localnet.socks_gateway import OnionSocksGateway
 from supervisor import BlockingMultiDirectoryClient
-from tests.compat.ngstyle import NgNickAuthMode, NgStyleIdentity
+from tests.helpers.ngstyle import NgNickAuthMode, NgStyleIdentity
 
 DIRECTORY_ID = "test:local-directory"
 

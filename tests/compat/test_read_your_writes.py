@@ -14,9 +14,10 @@ import threading
 import pytest
 
 from supervisor import BlockingMultiDirectoryClient, MultiDirectoryClient
-from tests.compat.conftest import ng_client_kwargs, wait_for_locations
-from tests.compat.ngstyle import NgStyleIdentity
-from tests.e2e.conftest import random_nick
+from tests.helpers.compat import ng_client_kwargs
+from tests.helpers.taker import wait_for_locations
+from tests.helpers.ngstyle import NgStyleIdentity
+from tests.helpers.taker import random_nick
 
 
 def _on_other_thread(fn):
@@ -33,7 +34,7 @@ def test_pending_attempt_visible_right_after_try_direct_connect_asyncio(ng_net):
         client = MultiDirectoryClient(**ng_client_kwargs(ng_net, NgStyleIdentity()))
         try:
             assert await client.connect_all() == 3
-            await asyncio.to_thread(wait_for_locations, client, ng_net)
+            await asyncio.to_thread(wait_for_locations, client, ng_net.makers)
             seen = []
             for maker in ng_net.makers:
                 client.try_direct_connect(maker.nick)
@@ -53,7 +54,7 @@ def test_pending_attempt_visible_on_another_thread_blocking(ng_net):
     client = BlockingMultiDirectoryClient(**ng_client_kwargs(ng_net, NgStyleIdentity()))
     try:
         assert client.connect_all() == 3
-        wait_for_locations(client, ng_net)
+        wait_for_locations(client, ng_net.makers)
         for maker in ng_net.makers:
             client.try_direct_connect(maker.nick)
             task = _on_other_thread(lambda: client.get_pending_connect_task(maker.nick))

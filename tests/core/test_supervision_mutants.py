@@ -4,9 +4,8 @@ generation, counted flag, reason), counters that count, unknown names, stable-ru
 import random
 
 from actors.core.supervision import (
-    Backoff, Restart, RestartPolicy, Stash, Stop, SupervisorCore,
+    Backoff, FailureKind, Restart, RestartPolicy, Stash, Stop, SupervisorCore,
 )
-from actors.errors import HandshakeRejectedByRemoteError
 
 NO_JITTER = dict(backoff_jitter=0.0)
 
@@ -49,9 +48,9 @@ def test_unknown_names_are_harmless():
 
 def test_every_stale_notification_is_counted():
     core = core_with("x")
-    core.on_child_exit("x", 1, ValueError("bug"), 0.0)
+    core.on_child_exit("x", 1, FailureKind.LOCAL_BUG, 0.0, "bug")
     for _ in range(2):
-        core.on_child_exit("x", 1, ValueError("old"), 0.0)
+        core.on_child_exit("x", 1, FailureKind.LOCAL_BUG, 0.0, "old")
     assert core.stale_ignored == 2
 
 
@@ -64,25 +63,23 @@ def test_permanent_child_restarts_after_each_normal_exit_with_exact_decisions():
 
 def test_network_restart_decision_is_uncounted_and_named():
     core = core_with("x")
-    decision = core.on_child_exit("x", 1, ConnectionResetError("gone"), 0.0)
+    decision = core.on_child_exit("x", 1, FailureKind.NETWORK, 0.0, "gone")
     assert decision == Restart("x", 1.0, 2, False) and decision.counted is False
 
 
 def test_stop_decisions_name_the_child_and_the_reason():
-    exc = ValueError("boom")
     core = core_with("t", child_type="temporary")
-    assert core.on_child_exit("t", 1, exc, 0.0) == Stop("t", f"temporary child failed: {exc!r}")
-    rejected = HandshakeRejectedByRemoteError("no")
+    assert core.on_child_exit("t", 1, FailureKind.LOCAL_BUG, 0.0, "boom") == Stop(
+        "t", "temporary child failed (bug): boom")
     core = core_with("p")
-    assert core.on_child_exit("p", 1, rejected, 0.0) == Stop(
-        "p", f"protocol violation: {rejected!r}")
+    assert core.on_child_exit("p", 1, FailureKind.REJECTED, 0.0, "no") == Stop(
+        "p", "remote rejected: no")
     core.register("q")
-    core.on_child_exit("q", 1, rejected, 0.0)
+    core.on_child_exit("q", 1, FailureKind.REMOTE_VIOLATION, 0.0, "bad line")
     assert core.protocol_violations == 2
-    net = ConnectionRefusedError("refused")
     core = core_with("m", max_network_retries=0)
-    assert core.on_child_exit("m", 1, net, 0.0) == Stop(
-        "m", f"gave up after 0 network failures: {net!r}")
+    assert core.on_child_exit("m", 1, FailureKind.NETWORK, 0.0, "refused") == Stop(
+        "m", "gave up after 0 network failures: refused")
 
 
 def test_every_dead_letter_is_counted():

@@ -10,15 +10,11 @@ has no side effects before it fails.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import tomllib
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -26,57 +22,9 @@ from actors.app.cli import main
 from actors.app.service import ExitCode, make_client
 from actors.app.settings import DEFAULT_CONFIG, ServiceSettings, SettingsError, settings_from_dict
 from localnet.network import LocalNet
+from tests.helpers.process import STOP_DEADLINE, eventually, write_config
 
-ROOT = Path(__file__).resolve().parents[2]
-COMMAND = [sys.executable, "-c", "import sys, supervisor; sys.exit(supervisor.main(sys.argv[1:]))"]
-STOP_DEADLINE = 15.0
 UNKNOWN_ONION = "a" * 56 + ".onion:5222"  # well-formed, but the gateway maps no such name
-
-
-class Process:
-    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
-        self.out_path, self.err_path = workdir / "stdout.txt", workdir / "stderr.txt"
-        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.popen = subprocess.Popen(COMMAND + args, cwd=ROOT, stdout=out, stderr=err,
-                                          env={**os.environ, **(env or {})})
-
-    @property
-    def stdout(self) -> str:
-        return self.out_path.read_text()
-
-    @property
-    def stderr(self) -> str:
-        return self.err_path.read_text()
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"process still running after {timeout}s; stderr:\n{self.stderr[-3000:]}")
-
-    def url(self, timeout: float = 10.0) -> str:
-        """The base URL the service printed on start."""
-        prefix = "metrics listening on "
-        line = eventually(lambda: next((x for x in self.stdout.splitlines()
-                                        if x.startswith(prefix)), None), timeout, self)
-        return line[len(prefix):]
-
-
-@pytest.fixture
-def spawn(tmp_path):
-    processes: list[Process] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Process:
-        workdir = tmp_path / f"proc{len(processes)}"
-        workdir.mkdir()
-        processes.append(Process(list(args), workdir, env))
-        return processes[-1]
-
-    yield start
-    for process in processes:
-        if process.popen.poll() is None:
-            process.popen.kill()
-            process.popen.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -90,42 +38,6 @@ def shared_net():
 def own_net():
     with LocalNet(directories=("ng", "ng", "ref"), makers=2) as net:
         yield net
-
-
-def write_config(path: Path, net: LocalNet, *, directories: list[str] | None = None,
-                 extra: str = "") -> Path:
-    path.write_text(f"""
-[client]
-directories = {json.dumps(directories or net.directory_servers)}
-network = "{net.network}"
-connection_timeout = 5.0
-
-[socks]
-host = "{net.socks_host}"
-port = {net.socks_port}
-
-[metrics]
-address = "127.0.0.1:0"
-
-[logging]
-level = "DEBUG"
-{extra}""")
-    return path
-
-
-def eventually(probe, timeout: float, process: Process | None = None):
-    """Poll ``probe`` until it returns something truthy; fail with the process's stderr."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        result = probe()
-        if result:
-            return result
-        if process is not None and process.popen.poll() is not None:
-            pytest.fail(f"process exited with {process.popen.returncode}:\n"
-                        f"{process.stderr[-3000:]}")
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s" + (f"; stderr:\n{process.stderr[-3000:]}"
-                                                 if process else ""))
 
 
 def get(url: str) -> tuple[int, str]:

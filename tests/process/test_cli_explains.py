@@ -16,7 +16,7 @@ from actors.app.cli import Progress, main
 from actors.app.service import ExitCode, Service
 from actors.app.settings import SettingsError, settings_from_dict
 from localnet.network import LocalNet
-from tests.process.test_cli import ROOT, spawn, write_config  # noqa: F401 - fixture
+from tests.helpers.process import ROOT, write_config
 
 FLAKY_PLAN = ROOT / "docs" / "examples" / "flaky-directory.toml"
 

@@ -27,7 +27,7 @@ from actors.core.dirhealth import HealthBook
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
 from actors.shells.runtime import PeerHandle, RouterView
-from tests.process.test_cli import Process, eventually, write_config
+from tests.helpers.process import Process, eventually, write_config
 
 WEB = Path(__file__).resolve().parents[2] / "actors" / "app" / "web"
 D1, D2 = "a" * 56 + ".onion:5222", "b" * 56 + ".onion:5222"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from protocol.bond import create_bond_proof, parse_bond_proof, verify_bond_proof
-from protocol.errors import BondError
+from protocol.errors import BondError, LocalProtocolError
 from tests.protocol.test_bond import CERT_PRIV, MAKER_NICK, TAKER_NICK, UTXO_PRIV, VECTOR_B64
 
 
@@ -86,5 +86,5 @@ def test_create_accepts_both_ends_of_each_range(kw):
     (dict(cert_priv=b"\x01"), "bond private keys must be 32 bytes"),
 ])
 def test_create_errors_are_exact(kw, message):
-    with pytest.raises(BondError, match=_exact(message)):
+    with pytest.raises(LocalProtocolError, match=_exact(message)):
         _create(**kw)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from protocol.errors import FramingError, LineTooLongError
+from protocol.errors import LineTooLongError, LocalProtocolError
 from protocol.framing import LineBuffer, frame
 
 
@@ -62,8 +62,9 @@ def test_buffer_cap_error_names_size_and_cap_and_clears():
 
 
 def test_frame_errors_are_exact():
-    with pytest.raises(FramingError, match=_exact("outgoing line contains a raw CR or LF byte")):
+    with pytest.raises(LocalProtocolError, match=_exact(
+            "outgoing line contains a raw CR or LF byte")):
         frame(b"a\nb")
-    with pytest.raises(LineTooLongError, match=_exact(
+    with pytest.raises(LocalProtocolError, match=_exact(
             "outgoing line of 6 bytes exceeds max_line=5")):
         frame(b"x" * 6, max_line=5)
