@@ -16,7 +16,9 @@ import re
 import sys
 import time
 
-import _common  # noqa: F401 - puts the project on sys.path
+from _common import PROJECT
+
+assert str(PROJECT) in sys.path  # importing _common put the project on sys.path
 
 import localnet.socks_gateway as socks_gateway
 from localnet.network import LocalNet
