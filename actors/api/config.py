@@ -15,6 +15,7 @@ class Limits(msgspec.Struct, frozen=True):
     """Resource caps; each one is documented in docs/limits.md with its default and why."""
 
     max_line: int = 40_000
+    max_directory_line: int = 200_000
     max_tracked_nicks: int = 100_000
     max_offers: int = 20_000
     max_pending_waits: int = 1_000
@@ -26,6 +27,9 @@ class Limits(msgspec.Struct, frozen=True):
     mailbox_low_water: int = 10_000
     max_queued_batches: int = 64
     max_offers_per_maker: int = 64
+    lost_directory_ttl: float = 600.0
+    connection_high_water: int = 512
+    connection_low_water: int = 128
 
 
 class ClientConfig(msgspec.Struct, frozen=True):

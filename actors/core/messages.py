@@ -260,3 +260,11 @@ class SpawnPeer(Message):
     nick: str
     location: str
     attempt: Future
+
+
+class DirectoryExpired(Message):
+    """Scheduler → NickRegistry: ``name`` has been down for ``lost_directory_ttl``; forget
+    what it told us unless it came back since (``token`` names the outage)."""
+
+    name: str
+    token: int

@@ -8,6 +8,8 @@ The actor is the only writer of its socket.
 
 from __future__ import annotations
 
+from loguru import logger
+
 from actors.shells.base import SUPERVISOR, handles
 from actors.core.routing import directory_channel
 from actors.errors import HandshakeRejectedByRemoteError, TransportError
@@ -21,6 +23,7 @@ from protocol.errors import HandshakeRejectedError, ProtocolError
 from protocol.handshake import build_peer_handshake, check_directory_reply, parse_directory_handshake
 from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
 from protocol.peerlist import parse_peerlist_lenient
+from protocol.relayed import RELAYED_TYPES, relayed_line_type
 
 NICK_AUTH_CONTROL = {MsgType.NICK_AUTH_CHALLENGE, MsgType.NICK_AUTH_PROOF, MsgType.NICK_AUTH_RESULT}
 
@@ -48,6 +51,24 @@ class DirectoryActor(LinkActor):
     def channel(self) -> str:
         return directory_channel(self.name)
 
+    @property
+    def line_cap(self) -> int:
+        """Relayed lines arrive re-encoded by the directory, up to ~3x what the author sent
+        (docs/limits.md ``max_directory_line``); the JM-layer cap is applied per line."""
+        return self.ctx.config.limits.max_directory_line
+
+    def on_undecodable(self, raw: bytes, exc: ProtocolError) -> None:
+        """A relayed line with content we cannot decode costs that line, not the directory."""
+        if self.up and relayed_line_type(raw) is not None:
+            self._bad_lines = 0  # the directory framed it correctly
+            self._drop_relayed(f"undecodable relayed line ({exc})")
+            return
+        super().on_undecodable(raw, exc)
+
+    def _drop_relayed(self, why: str) -> None:
+        self.ctx.stats.inc("relayed_lines_dropped")
+        logger.debug("{}: dropped {}", self.name, why)
+
     def on_connected(self) -> None:
         config = self.ctx.config
         features = set(config.features)
@@ -62,6 +83,10 @@ class DirectoryActor(LinkActor):
             self._handshaking(envelope)
             return
         msg_type, line = envelope.type, envelope.line
+        if msg_type in RELAYED_TYPES and len(line) > self.ctx.config.limits.max_line:
+            self._drop_relayed(f"relayed line of {len(line)} characters (JM-layer cap "
+                               f"{self.ctx.config.limits.max_line})")
+            return
         if msg_type == MsgType.PRIVMSG:
             self._privmsg(line)
         elif msg_type == MsgType.PUBMSG:
@@ -71,7 +96,7 @@ class DirectoryActor(LinkActor):
             if errors:
                 self.ctx.stats.inc("peerlist_bad_entries", len(errors))
             if entries:
-                self.ctx.book.tell(REGISTRY, PeerlistReceived(self.name, entries))
+                self.hand_downstream(REGISTRY, PeerlistReceived(self.name, entries))
         elif msg_type == MsgType.PING:
             self.answer_ping()
         elif msg_type == MsgType.DN_HANDSHAKE or msg_type in NICK_AUTH_CONTROL:
@@ -140,6 +165,8 @@ class DirectoryActor(LinkActor):
         self.routable = True
         self.ctx.record(self.name, "directory.up")
         self.announce_up()
+        self.ctx.book.tell(REGISTRY, DirectoryUp(self.name, self.generation, self.directory_nick,
+                                                 self.features))  # its entries do not expire
         self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
 
     def announce_up(self) -> None:
@@ -159,7 +186,7 @@ class DirectoryActor(LinkActor):
         if msg.to_nick != self.ctx.identity.nick:
             self.ctx.stats.inc("privmsg_not_for_us")
             return
-        self.ctx.book.tell(INBOX, PrivmsgReceived(self.channel, msg))
+        self.hand_downstream(INBOX, PrivmsgReceived(self.channel, msg))
 
     def _pubmsg(self, line: str) -> None:
         try:
@@ -172,11 +199,13 @@ class DirectoryActor(LinkActor):
             return
         if jm.from_nick == self.ctx.identity.nick:
             return  # our own broadcast echoed back
-        self.ctx.book.tell(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
+        self.hand_downstream(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
 
     def cleanup(self) -> None:
         super().cleanup()
         if self._grace is not None:
             self._grace.cancel()
         if not self.ctx.stopping:
-            self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))
+            down = DirectoryDown(self.name, self.generation, "closed")
+            self.ctx.book.tell(ROUTER, down)
+            self.ctx.book.tell(REGISTRY, down)  # starts the lost_directory_ttl clock

@@ -45,8 +45,21 @@ class Inbox(ChildActor):
 
     # -- incoming messages ----------------------------------------------------------------------
 
+    @staticmethod
+    def _link_name(channel: str, from_nick: str) -> str:
+        """The link actor that handed us a message (its backlog is credited when done)."""
+        if channel.startswith(DIRECTORY_PREFIX):
+            return channel[len(DIRECTORY_PREFIX):]
+        return f"peer:{from_nick}"
+
     @handles(PrivmsgReceived)
     def on_privmsg(self, message: PrivmsgReceived) -> None:
+        try:
+            self._privmsg(message)
+        finally:
+            self.ctx.backlogs.done(self._link_name(message.channel, message.msg.from_nick), "inbox")
+
+    def _privmsg(self, message: PrivmsgReceived) -> None:
         msg = message.msg
         if not self._verify(msg):
             return
@@ -98,6 +111,12 @@ class Inbox(ChildActor):
 
     @handles(PubmsgReceived)
     def on_pubmsg(self, message: PubmsgReceived) -> None:
+        try:
+            self._pubmsg(message)
+        finally:
+            self.ctx.backlogs.done(self._link_name(message.channel, message.from_nick), "inbox")
+
+    def _pubmsg(self, message: PubmsgReceived) -> None:
         try:
             commands = split_commands(message.body)
         except ProtocolError:

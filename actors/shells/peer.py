@@ -73,7 +73,7 @@ class PeerActor(LinkActor):
                 self.ctx.stats.inc("privmsg_malformed")
                 return
             if msg.to_nick == self.ctx.identity.nick and msg.from_nick == self.nick:
-                self.ctx.book.tell(INBOX, PrivmsgReceived(DIRECT, msg))
+                self.hand_downstream(INBOX, PrivmsgReceived(DIRECT, msg))
             else:
                 self.ctx.stats.inc("direct_privmsg_wrong_nicks")
         elif envelope.type == MsgType.PUBMSG:
@@ -83,7 +83,7 @@ class PeerActor(LinkActor):
                 self.ctx.stats.inc("pubmsg_malformed")
                 return
             if jm.to_nick == PUBLIC and jm.from_nick == self.nick:
-                self.ctx.book.tell(INBOX, PubmsgReceived(DIRECT, jm.from_nick, jm.body))
+                self.hand_downstream(INBOX, PubmsgReceived(DIRECT, jm.from_nick, jm.body))
             else:
                 self.ctx.stats.inc("direct_pubmsg_wrong_nicks")
         elif envelope.type == MsgType.PING:

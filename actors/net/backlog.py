@@ -1,0 +1,64 @@
+"""Per-connection backlog accounting, so backpressure pauses only the noisy connection.
+
+ARCHITECTURE.md 9.6: a flooding connection slows only itself. The expensive work happens
+downstream of the link actors (the Inbox verifies, the NickRegistry tracks), in mailboxes
+shared by every connection, so a mailbox's size alone cannot say *whose* messages are
+waiting. Each connection therefore counts what it handed downstream (``sent``) and each
+consumer counts what it finished (``done_inbox``, ``done_registry``); the difference is
+that connection's own backlog, which its reader thread compares with its limits.
+
+Every counter has exactly one writing thread (the link actor writes ``sent``, the Inbox
+``done_inbox``, the NickRegistry ``done_registry``), so plain ints are safe under the GIL;
+readers may see a value a moment old, which only shifts a pause by a message or two.
+"""
+
+from __future__ import annotations
+
+import threading
+
+CONSUMERS = ("inbox", "registry")
+
+
+class Backlog:
+    """One connection's messages handed downstream and not yet handled."""
+
+    __slots__ = ("sent", "done_inbox", "done_registry")
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.done_inbox = 0
+        self.done_registry = 0
+
+    def outstanding(self) -> int:
+        # a message of a previous incarnation finished after the reset can make it negative
+        return max(0, self.sent - self.done_inbox - self.done_registry)
+
+
+class Backlogs:
+    """The live connections' backlogs by link name (a directory's ``host:port``, a peer's
+    ``peer:<nick>``); a new incarnation replaces its predecessor's entry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, Backlog] = {}
+
+    def open(self, name: str) -> Backlog:
+        backlog = Backlog()
+        with self._lock:
+            self._by_name[name] = backlog
+        return backlog
+
+    def close(self, name: str, backlog: Backlog) -> None:
+        with self._lock:
+            if self._by_name.get(name) is backlog:
+                del self._by_name[name]
+
+    def done(self, name: str, consumer: str) -> None:
+        """``consumer`` (one of :data:`CONSUMERS`) finished one message from ``name``."""
+        backlog = self._by_name.get(name)
+        if backlog is None:
+            return
+        if consumer == "inbox":
+            backlog.done_inbox += 1
+        else:
+            backlog.done_registry += 1
