@@ -15,7 +15,7 @@ from collections import OrderedDict
 from loguru import logger
 
 from actors.shells.base import ChildActor, handles
-from actors.core.orderbook import BondData, Offer, OrderbookFetch
+from actors.core.orderbook import LISTED, UNLISTED, VERIFIED, BondData, Offer, OrderbookFetch
 from actors.core.replies import ReplyBook, Reply
 from actors.core.routing import DIRECTORY_PREFIX
 from actors.shells.link import REGISTRY, ROUTER
@@ -29,6 +29,7 @@ from protocol.jmmessage import OFFER_TYPES, PrivMsg, split_commands
 from protocol.offers import OfferSegment, parse_cancel, parse_offer_body
 
 VERIFIED_CACHE = 4_096
+VERIFIED_SENDERS = 4_096  # nicks remembered as having sent a verified privmsg (offer trust)
 
 
 class Inbox(ChildActor):
@@ -42,6 +43,7 @@ class Inbox(ChildActor):
         self._waits: dict[int, tuple] = {}  # wait_id -> (reply future, timer, command)
         self._fetches: dict[int, tuple] = {}  # fetch_id -> (OrderbookFetch, reply future, timer)
         self._verified: OrderedDict[tuple[str, str, str, str, str], bool] = OrderedDict()
+        self._senders: OrderedDict[str, None] = OrderedDict()  # verified senders, newest last
 
     # -- incoming messages ----------------------------------------------------------------------
 
@@ -100,6 +102,10 @@ class Inbox(ChildActor):
                 verify_privmsg(msg)
                 cached = True
                 self.ctx.stats.inc("privmsg_verified")
+                self._senders.pop(msg.from_nick, None)
+                self._senders[msg.from_nick] = None
+                if len(self._senders) > VERIFIED_SENDERS:
+                    self._senders.popitem(last=False)
             except ProtocolError as exc:
                 cached = False
                 self.ctx.stats.inc("privmsg_forged")
@@ -154,9 +160,16 @@ class Inbox(ChildActor):
         now = self.ctx.clock.now()
         if not self._fetches:
             self.ctx.stats.inc("offers_outside_fetch", len(segments))
+        trust = self._trust(maker, verified)
         for fetch, _, _ in self._fetches.values():
             for seg in segments:
-                fetch.add(_offer(maker, seg, bond, verified), now)
+                fetch.add(_offer(maker, seg, bond, verified), now, channel, trust)
+
+    def _trust(self, maker: str, verified: bool) -> int:
+        """Verified-signed > listed by a connected directory's peerlist > anything else."""
+        if verified or maker in self._senders:
+            return VERIFIED
+        return LISTED if self.ctx.views.registry.listed.get(maker) else UNLISTED
 
     def _bond(self, maker: str, tbond: str) -> BondData | None:
         try:
@@ -216,7 +229,8 @@ class Inbox(ChildActor):
     def on_fetch(self, message: StartOrderbookFetch) -> None:
         limits = self.ctx.config.limits
         fetch = OrderbookFetch(self.ctx.clock.now(), message.max_wait, message.min_wait,
-                               message.quiet_period, limits.max_offers, limits.max_offers_per_maker)
+                               message.quiet_period, limits.max_offers, limits.max_offers_per_maker,
+                               sources=len(self.ctx.config.directories) + 1)  # + "direct"
         self._fetches[message.fetch_id] = (fetch, message.reply, None)
         self.ctx.book.tell(ROUTER, BroadcastPubmsg("orderbook"))
         self._schedule(message.fetch_id)
@@ -237,6 +251,8 @@ class Inbox(ChildActor):
                 self.ctx.stats.inc("offers_dropped_cap", fetch.dropped)
             if fetch.dropped_per_maker:
                 self.ctx.stats.inc("offers_dropped_per_maker", fetch.dropped_per_maker)
+            if fetch.evicted:
+                self.ctx.stats.inc("offers_evicted", fetch.evicted)
             settle(reply, fetch.offers(registry.features))
             return
         timer = self.ctx.scheduler.call_later(delay, lambda: self._tell_self(FetchTick(fetch_id)))

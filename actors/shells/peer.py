@@ -3,8 +3,15 @@
 We send our 793 as soon as the stream is up and accept the maker's 793 in either order
 (REF makers send theirs on accept, NG makers after ours). The link counts as handshaked
 when a valid 793 arrives, or — like NG takers — after ``peer_handshake_wait`` seconds of
-silence (a legacy one-way peer); an invalid 793 or EOF is a failure. Privmsgs received
-here go to the Inbox like relayed ones, tagged with the ``direct`` channel.
+silence (a legacy one-way peer); an invalid 793 or EOF is a failure.
+
+A handshaked link is not yet a route: the 793 is an unsigned claim. We then ask the
+maker to sign something (``!orderbook`` on the link) and announce the link to the
+Router (``PeerUp``) only once a privmsg signed with the maker's key has arrived over it
+(actors/core/linkproof.py). A link that has not proved itself by ``connection_timeout``
+is closed and counted (``peer_links_unproven``); relays carry the traffic meanwhile.
+Privmsgs received here go to the Inbox like relayed ones, tagged with the ``direct``
+channel.
 """
 
 from __future__ import annotations
@@ -13,16 +20,21 @@ from concurrent.futures import Future
 
 from actors.shells.base import SUPERVISOR
 from actors.core.routing import DIRECT
-from actors.errors import HandshakeRejectedByRemoteError
+from actors.core.linkproof import PROOF_REQUEST, proves_link
+from actors.errors import DialTimeoutError, HandshakeRejectedByRemoteError
 from actors.shells.link import INBOX, ROUTER, LinkActor
 from actors.core.messages import ChildStarted, HandshakeDeadline, PeerDown, PeerUp, PrivmsgReceived, PubmsgReceived
 from actors.net.transport import CATEGORY_PEER
 from protocol.envelope import Envelope, MsgType
 from protocol.errors import HandshakeRejectedError, ProtocolError
 from protocol.handshake import build_peer_handshake, check_peer_handshake, parse_peer_handshake
-from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
+from protocol.jmmessage import PUBLIC, format_pubmsg, parse_jm_line, parse_privmsg
 
 QUIET_HANDSHAKE = 1  # HandshakeDeadline.conn value for the "silent peer" timer
+
+
+class UnprovenPeerError(DialTimeoutError):
+    """The link handshaked but never proved it is the maker it claims to be."""
 
 
 class PeerActor(LinkActor):
@@ -37,6 +49,7 @@ class PeerActor(LinkActor):
         self.features: frozenset[str] = frozenset()
         self._quiet_timer = None
         self._since = 0.0
+        self.handshaked = False  # a 793 (or the quiet period); ``up`` means proven
 
     @property
     def channel(self) -> str:
@@ -55,16 +68,21 @@ class PeerActor(LinkActor):
 
     def on_deadline(self, message: HandshakeDeadline) -> None:
         if message.conn == QUIET_HANDSHAKE:
-            if not self.up:
-                self._become_up()
+            if not self.handshaked:
+                self._handshaked()
             return
+        if self.handshaked and not self.up:
+            self.ctx.stats.inc("peer_links_unproven")
+            raise UnprovenPeerError(f"{self.name}: the link at {self.location} never proved it is "
+                                    f"{self.nick} (no signed message within "
+                                    f"{self.ctx.config.connection_timeout}s)")
         super().on_deadline(message)
 
     def on_envelope(self, envelope: Envelope) -> None:
         if envelope.type == MsgType.HANDSHAKE:
-            if not self.up:
+            if not self.handshaked:
                 self._check_handshake(envelope.line)
-                self._become_up()
+                self._handshaked()
             return  # later 793s are ignored (PROTOCOL.md 8.2)
         if envelope.type == MsgType.PRIVMSG:
             try:
@@ -73,6 +91,9 @@ class PeerActor(LinkActor):
                 self.ctx.stats.inc("privmsg_malformed")
                 return
             if msg.to_nick == self.ctx.identity.nick and msg.from_nick == self.nick:
+                if not self.up and self.handshaked and proves_link(msg, self.nick,
+                                                                   self.ctx.identity.nick):
+                    self._become_up()
                 self.hand_downstream(INBOX, PrivmsgReceived(DIRECT, msg))
             else:
                 self.ctx.stats.inc("direct_privmsg_wrong_nicks")
@@ -102,7 +123,15 @@ class PeerActor(LinkActor):
                 f"maker at {self.location} handshakes as {handshake.nick}, expected {self.nick}")
         self.features = handshake.features
 
+    def _handshaked(self) -> None:
+        """The 793 part is done: ask the maker to sign something over this link."""
+        self.handshaked = True
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+        self.send_envelope(MsgType.PUBMSG, format_pubmsg(self.ctx.identity.nick, PROOF_REQUEST))
+
     def _become_up(self) -> None:
+        """Proven: a message signed with the maker's key arrived over this link."""
         self.up = True
         for timer in (self._deadline, self._quiet_timer):
             if timer is not None:
