@@ -3,13 +3,15 @@
 ARCHITECTURE.md 9.6: a flooding connection slows only itself. The expensive work happens
 downstream of the link actors (the Inbox verifies, the NickRegistry tracks), in mailboxes
 shared by every connection, so a mailbox's size alone cannot say *whose* messages are
-waiting. Each connection therefore counts what it handed downstream (``sent``) and each
-consumer counts what it finished (``done_inbox``, ``done_registry``); the difference is
-that connection's own backlog, which its reader thread compares with its limits.
+waiting. Each connection therefore counts the lines its reader passed on (``read``); the
+link actor counts the lines it finished itself (``settled``: control messages, drops) and
+each consumer the messages it finished (``done_inbox``, ``done_registry``). What is left
+is that connection's own backlog, wherever it waits — in the link actor's mailbox or
+downstream — and its reader compares it with its limits.
 
-Every counter has exactly one writing thread (the link actor writes ``sent``, the Inbox
-``done_inbox``, the NickRegistry ``done_registry``), so plain ints are safe under the GIL;
-readers may see a value a moment old, which only shifts a pause by a message or two.
+Every counter has exactly one writing thread (the reader writes ``read``, the link actor
+``settled``, the Inbox ``done_inbox``, the NickRegistry ``done_registry``), so plain ints
+are safe under the GIL; a value read a moment old only shifts a pause by a line or two.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ CONSUMERS = ("inbox", "registry")
 class Backlog:
     """One connection's messages handed downstream and not yet handled."""
 
-    __slots__ = ("sent", "done_inbox", "done_registry")
+    __slots__ = ("read", "settled", "done_inbox", "done_registry")
 
     def __init__(self) -> None:
-        self.sent = 0
+        self.read = 0
+        self.settled = 0
         self.done_inbox = 0
         self.done_registry = 0
 
     def outstanding(self) -> int:
         # a message of a previous incarnation finished after the reset can make it negative
-        return max(0, self.sent - self.done_inbox - self.done_registry)
+        return max(0, self.read - self.settled - self.done_inbox - self.done_registry)
 
 
 class Backlogs:

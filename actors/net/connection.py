@@ -7,8 +7,8 @@ transport first so a blocked ``recv`` returns, then joins the reader.
 
 Backpressure is per connection (docs/limits.md, ARCHITECTURE.md 9.6): before each
 ``recv`` the reader looks at what *this* connection has queued — its batches in the
-owner's mailbox (``max_queued_batches``) and its messages handed to the Inbox and the
-NickRegistry and not yet handled (its :class:`~actors.net.backlog.Backlog`,
+owner's mailbox (``max_queued_batches``) and its lines not yet handled anywhere, by the
+owner, the Inbox or the NickRegistry (its :class:`~actors.net.backlog.Backlog`,
 ``connection_high_water``). Above either mark the reader stops reading — TCP flow
 control then pushes back on that sender alone — until they drain below the low-water
 marks. The shared mailboxes are a last resort: above ``mailbox_high_water`` only
@@ -119,6 +119,7 @@ class LineConnection:
                     self._lost("protocol", str(exc))
                     return
                 if lines:
+                    self.backlog.read += len(lines)
                     self._owner.tell(LinesIn(self.conn_id, tuple(lines)))
         except pykka.ActorDeadError:
             return  # the owner is gone; close() is on its way

@@ -46,6 +46,7 @@ class LinkActor(ChildActor):
         self._deadline = None
         self._bad_lines = 0
         self._backlog = None
+        self._handed = False
 
     # -- dialling ----------------------------------------------------------------------------
 
@@ -117,9 +118,9 @@ class LinkActor(ChildActor):
         self._outcome(message.corr, True)
 
     def hand_downstream(self, name: str, message) -> None:
-        """Tell the Inbox or NickRegistry, counting it in this connection's backlog."""
-        if self._backlog is not None:
-            self._backlog.sent += 1
+        """Tell the Inbox or NickRegistry; the line stays in this connection's backlog
+        until that consumer has handled it."""
+        self._handed = True
         self.ctx.book.tell(name, message)
 
     def _outcome(self, corr: int, ok: bool, reason: str = "") -> None:
@@ -131,14 +132,22 @@ class LinkActor(ChildActor):
         for raw in message.lines:
             if self._exited:
                 return
-            self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.target)
+            self._handed = False
             try:
-                envelope = decode_envelope(raw)
-            except ProtocolError as exc:
-                self.on_undecodable(raw, exc)
-                continue
-            self._bad_lines = 0
-            self.on_envelope(envelope)
+                self._line(raw)
+            finally:
+                if not self._handed and self._backlog is not None:
+                    self._backlog.settled += 1  # finished here: not waiting anywhere
+
+    def _line(self, raw: bytes) -> None:
+        self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.target)
+        try:
+            envelope = decode_envelope(raw)
+        except ProtocolError as exc:
+            self.on_undecodable(raw, exc)
+            return
+        self._bad_lines = 0
+        self.on_envelope(envelope)
 
     def on_undecodable(self, raw: bytes, exc: ProtocolError) -> None:
         """A line the envelope decoder refused; directories override this (relayed lines)."""
