@@ -31,6 +31,10 @@ from protocol.handshake import build_peer_handshake, check_peer_handshake, parse
 from protocol.jmmessage import PUBLIC, format_pubmsg, parse_jm_line, parse_privmsg
 
 QUIET_HANDSHAKE = 1  # HandshakeDeadline.conn value for the "silent peer" timer
+PROOF_AGAIN = 2  # HandshakeDeadline.conn value for "ask for the proof again"
+#: NG makers answer ``!orderbook`` at most once per 10 s per taker nick (PROTOCOL.md §10),
+#: so an unanswered proof request is repeated just after that window, until the deadline.
+PROOF_RETRY_SECONDS = 11.0
 
 
 class UnprovenPeerError(DialTimeoutError):
@@ -50,6 +54,7 @@ class PeerActor(LinkActor):
         self._quiet_timer = None
         self._since = 0.0
         self.handshaked = False  # a 793 (or the quiet period); ``up`` means proven
+        self._proof_timer = None
 
     @property
     def channel(self) -> str:
@@ -67,6 +72,10 @@ class PeerActor(LinkActor):
             config.peer_handshake_wait, lambda: self._tell_self(HandshakeDeadline(QUIET_HANDSHAKE)))
 
     def on_deadline(self, message: HandshakeDeadline) -> None:
+        if message.conn == PROOF_AGAIN:
+            if not self.up:
+                self._request_proof()
+            return
         if message.conn == QUIET_HANDSHAKE:
             if not self.handshaked:
                 self._handshaked()
@@ -128,12 +137,17 @@ class PeerActor(LinkActor):
         self.handshaked = True
         if self._quiet_timer is not None:
             self._quiet_timer.cancel()
+        self._request_proof()
+
+    def _request_proof(self) -> None:
         self.send_envelope(MsgType.PUBMSG, format_pubmsg(self.ctx.identity.nick, PROOF_REQUEST))
+        self._proof_timer = self.ctx.scheduler.call_later(
+            PROOF_RETRY_SECONDS, lambda: self._tell_self(HandshakeDeadline(PROOF_AGAIN)))
 
     def _become_up(self) -> None:
         """Proven: a message signed with the maker's key arrived over this link."""
         self.up = True
-        for timer in (self._deadline, self._quiet_timer):
+        for timer in (self._deadline, self._quiet_timer, self._proof_timer):
             if timer is not None:
                 timer.cancel()
         self.ctx.record(self.name, "peer.up")
@@ -147,8 +161,9 @@ class PeerActor(LinkActor):
 
     def cleanup(self) -> None:
         super().cleanup()
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
+        for timer in (self._quiet_timer, self._proof_timer):
+            if timer is not None:
+                timer.cancel()
         # The Router resolves the attempt after updating its view, so whoever sees it
         # resolve (and retries, or reads get_connected_peer) sees the new state.
         self.ctx.book.tell(ROUTER, PeerDown(self.nick, self.generation, "closed", self.attempt))
