@@ -18,6 +18,7 @@ the whole cap.
 from __future__ import annotations
 
 import argparse
+import random
 import subprocess
 import sys
 import threading
@@ -70,8 +71,8 @@ def serve() -> None:
             rogue.flood(lambda i: lines[i % distinct], rate, seconds).join()
             print("flooded", rogue.flooded, flush=True)
         elif verb == "peerlist":  # peerlist <count>
-            count, location = int(args[0]), f"{rogue.onion}:5222"
-            import random
+            from localnet.onion import random_onion_host
+            count, location = int(args[0]), f"{random_onion_host()}:5222"  # not its own
             rng = random.Random(1)
             nicks = ["J5" + "".join(rng.choice(BASE58) for _ in range(14)) for _ in range(count)]
             for i in range(0, count, 1_000):
@@ -134,13 +135,13 @@ def round_trips(client, maker_nick: str, channel: str, rounds: int, stop: thread
     return samples
 
 
-def bench_round_trips(rounds: int, rate: float, seconds: float) -> None:
+def bench_round_trips(rounds: int, rate: float, seconds: float, limits: Limits) -> None:
     with LocalNet(directories=("ng",), makers=[{"style": "ng"}]) as net:
         rogue = Rogue(net)
         client = BlockingMultiDirectoryClient(
             [*net.directory_servers, rogue.location], "regtest", NickIdentity(),
             socks_host=net.socks_host, socks_port=net.socks_port, connection_timeout=10,
-            prefer_direct_connections=False)
+            prefer_direct_connections=False, limits=limits)
         try:
             client.connect_all()
             maker, honest = net.makers[0], f"directory:{net.directory_servers[0]}"
@@ -157,7 +158,9 @@ def bench_round_trips(rounds: int, rate: float, seconds: float) -> None:
             sent = rogue.proc.stdout.readline().split()[-1]
             after = client.stats()
             print(f"\nround trips through the honest directory (flood: {rate:,.0f} msg/s for "
-                  f"{seconds:.0f} s from another directory, {sent} lines sent)")
+                  f"{seconds:.0f} s from another directory, {sent} lines sent; "
+                  f"connection_high_water {limits.connection_high_water}, "
+                  f"max_lines_per_second {limits.max_lines_per_second})")
             q50, q99 = summary("  without flood", quiet)
             f50, f99 = summary("  with flood", flooded)
             verified = after.get("privmsg_verified", 0) - before.get("privmsg_verified", 0)
@@ -225,11 +228,22 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--high-water", type=int, default=Limits().connection_high_water)
+    parser.add_argument("--lines-per-second", type=int, default=Limits().max_lines_per_second,
+                        help="per-connection read rate (0: unlimited)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for this process (default: Python's 5 ms)")
     args = parser.parse_args()
     if args.serve:
         serve()
         return
-    bench_round_trips(args.rounds, args.rate, args.seconds)
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms")
+    limits = Limits(connection_high_water=args.high_water,
+                    connection_low_water=max(1, args.high_water // 4),
+                    max_lines_per_second=args.lines_per_second)
+    bench_round_trips(args.rounds, args.rate, args.seconds, limits)
     if not args.skip_rss:
         bench_rss()
 

@@ -28,8 +28,9 @@ class Limits(msgspec.Struct, frozen=True):
     max_queued_batches: int = 64
     max_offers_per_maker: int = 64
     lost_directory_ttl: float = 600.0
-    connection_high_water: int = 256
-    connection_low_water: int = 64
+    connection_high_water: int = 64
+    connection_low_water: int = 16
+    max_lines_per_second: int = 2_000
 
 
 class ClientConfig(msgspec.Struct, frozen=True):

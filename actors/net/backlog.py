@@ -65,3 +65,32 @@ class Backlogs:
             backlog.done_inbox += 1
         else:
             backlog.done_registry += 1
+
+
+class LineRate:
+    """A token bucket over lines read on one connection (``max_lines_per_second``).
+
+    The Inbox verifies every privmsg on one thread, so a connection that is merely kept
+    below ``connection_high_water`` can still keep that thread (and the GIL) busy all
+    the time, and every other connection's messages wait for it. Pacing each connection
+    to a rate makes a flood cost its sender throughput, not everyone latency. ``take``
+    returns how long the reader should sleep before reading again; the clock is passed
+    in, so the rule is testable without time.
+    """
+
+    __slots__ = ("rate", "burst", "_tokens", "_at")
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = rate if burst is None else burst
+        self._tokens = self.burst
+        self._at: float | None = None
+
+    def take(self, lines: int, now: float) -> float:
+        if self.rate <= 0:
+            return 0.0
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        self._tokens -= lines
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate

@@ -11,7 +11,9 @@ owner's mailbox (``max_queued_batches``) and its lines not yet handled anywhere,
 owner, the Inbox or the NickRegistry (its :class:`~actors.net.backlog.Backlog`,
 ``connection_high_water``). Above either mark the reader stops reading — TCP flow
 control then pushes back on that sender alone — until they drain below the low-water
-marks. The shared mailboxes are a last resort: above ``mailbox_high_water`` only
+marks; and it reads at most ``max_lines_per_second`` (a token bucket, two seconds of
+burst), so a flood costs its sender throughput, not everyone else latency. The shared
+mailboxes are a last resort: above ``mailbox_high_water`` only
 connections with more than ``connection_low_water`` messages outstanding pause, so a
 quiet connection is never held up by a noisy one. Pauses are counted
 (``reader_pauses``) and timed (``reader_paused_ms``). So one connection holds at most
@@ -28,12 +30,15 @@ from collections.abc import Callable, Iterable
 import pykka
 
 from actors.core.messages import ConnectionLost, LinesIn
-from actors.net.backlog import Backlog
+from actors.net.backlog import Backlog, LineRate
 from actors.net.transport import Transport
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
 
 READ_SIZE = 65_536
+#: A connection that already has lines outstanding reads in small chunks, so one read
+#: cannot overshoot its ``connection_high_water`` by more than ~30 typical lines.
+BACKLOGGED_READ_SIZE = 8_192
 PAUSE_POLL = 0.005  # seconds between mailbox checks while paused
 
 
@@ -64,6 +69,8 @@ class LineConnection:
         self.backlog = backlog or Backlog()
         self._own_high = getattr(limits, "connection_high_water", 0)
         self._own_low = min(getattr(limits, "connection_low_water", 0), self._own_high)
+        rate = getattr(limits, "max_lines_per_second", 0)
+        self._rate = LineRate(rate, burst=2 * rate)  # an orderbook burst passes unpaced
         self.pauses = 0
         self._thread = threading.Thread(target=self._read_loop, name=f"jm-reader-{name}",
                                         daemon=True)
@@ -99,14 +106,23 @@ class LineConnection:
         if self._stats is not None:
             self._stats.inc("reader_paused_ms", int((time.monotonic() - started) * 1000))
 
+    def _pace(self, lines: int) -> None:
+        """Sleep off lines read beyond ``max_lines_per_second`` (TCP pushes back meanwhile)."""
+        delay = self._rate.take(lines, time.monotonic())
+        if delay > 0 and not self._closing:
+            if self._stats is not None:
+                self._stats.inc("reader_throttled_ms", int(delay * 1000))
+            time.sleep(delay)
+
     def _read_loop(self) -> None:
         try:
             while True:
                 self._wait_for_drain()
                 if self._closing:
                     return
+                size = BACKLOGGED_READ_SIZE if self.backlog.outstanding() else READ_SIZE
                 try:
-                    data = self.transport.recv(READ_SIZE)
+                    data = self.transport.recv(size)
                 except OSError as exc:
                     self._lost("network", f"read failed: {exc}")
                     return
@@ -121,6 +137,7 @@ class LineConnection:
                 if lines:
                     self.backlog.read += len(lines)
                     self._owner.tell(LinesIn(self.conn_id, tuple(lines)))
+                    self._pace(len(lines))
         except pykka.ActorDeadError:
             return  # the owner is gone; close() is on its way
 
