@@ -16,7 +16,7 @@ class Limits(msgspec.Struct, frozen=True):
 
     max_line: int = 40_000
     max_directory_line: int = 200_000
-    max_tracked_nicks: int = 100_000
+    max_tracked_nicks: int = 20_000
     max_offers: int = 20_000
     max_pending_waits: int = 1_000
     replay_ttl: float = 60.0

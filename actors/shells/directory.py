@@ -4,6 +4,12 @@ Handshake (with JMP-0005 nick-auth when both sides support it), GETPEERLIST only
 directories that advertise ``peerlist_features`` (P4), PING→PONG, and fan-in of every
 line as messages: peerlists to the NickRegistry, PRIVMSGs and PUBMSGs to the Inbox.
 The actor is the only writer of its socket.
+
+A relay is not the author (ARCHITECTURE.md 9.2): a relayed line whose content we cannot
+use (over the JM-layer ``max_line``, or inside a good frame but undecodable, such as a
+lone surrogate escape) is dropped and counted; only the directory's own frames —
+handshake, framing, lines over ``max_directory_line`` — can end the connection, and the
+supervisor then dials again after the violation backoff.
 """
 
 from __future__ import annotations
