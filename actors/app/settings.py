@@ -236,7 +236,7 @@ _LIMIT_NOTES = {
     "max_queued_batches": "batches queued at a connection actor before its reader pauses",
     "connection_high_water": "one connection's unhandled lines before its reader pauses",
     "connection_low_water": "... and below which it resumes",
-    "max_lines_per_second": "lines one connection may deliver per second (0: unlimited)",
+    "max_lines_per_second": "lines one connection may deliver per second",
 }
 
 
