@@ -178,7 +178,7 @@ def bench_round_trips(rounds: int, rate: float, seconds: float, limits: Limits) 
 
 def bench_rss() -> None:
     limits = Limits()
-    print(f"\nresident memory at the caps (Limits() defaults; one hostile directory)")
+    print("\nresident memory at the caps (Limits() defaults; one hostile directory)")
     with LocalNet(directories=("ng",), makers=0) as net:
         rogue = Rogue(net)
         client = BlockingMultiDirectoryClient(

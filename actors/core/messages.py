@@ -86,7 +86,7 @@ class DirectoryDown(Message):
 
 
 class PeerUp(Message):
-    """A direct link is proven (linkproof.py); the Router resolves ``attempt`` after publishing it."""
+    """A direct link is proven (linkproof.py); the Router resolves ``attempt`` after publishing."""
 
     nick: str
     generation: int

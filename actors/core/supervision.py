@@ -241,7 +241,8 @@ class SupervisorCore:
         if kind is FailureKind.PROTOCOL:
             self.protocol_violations += 1
             if policy.violation_backoff_minimum is not None:
-                return self._restart(name, child, now, counted=False, backoff=child.violation_backoff)
+                return self._restart(name, child, now, counted=False,
+                                     backoff=child.violation_backoff)
             return self._stop(child, name, f"protocol violation: {exc!r}")
         if kind is FailureKind.NETWORK:
             retries = policy.max_network_retries

@@ -246,7 +246,8 @@ def test_garbage_lines_from_a_directory(scenario, garbage):
     else:
         scenario.wait(lambda: scenario.exits(name), "the directory to be dropped")
         scenario.check([(e["kind"], e["decision"]) for e in scenario.exits(name)]
-                       == [("protocol", "Restart")], f"a protocol violation, retried: {scenario.exits(name)}")
+                       == [("protocol", "Restart")],
+                       f"a protocol violation, retried: {scenario.exits(name)}")
         stats = client.stats()
         scenario.check(stats.get("directory_bad_lines") == 5, f"5 bad lines counted: {stats}")
         scenario.check(stats.get("stopped_directory", 0) == 0, f"never stopped for good: {stats}")
@@ -277,7 +278,7 @@ def test_oversize_line_drops_that_directory_until_the_violation_backoff(scenario
                    "the other directories still deliver every offer")
     scenario.check(set(client.connected_directories) == set(net.directory_servers[1:]),
                    "the others stayed up")
-    scenario.check(scenario.starts(d0.location) == [1], "not redialled before the violation backoff")
+    scenario.check(scenario.starts(d0.location) == [1], "not redialled before the backoff")
 
 
 def test_handshake_rejected_directory_is_retried_with_the_long_backoff(scenario):
@@ -301,7 +302,7 @@ def test_handshake_rejected_directory_is_retried_with_the_long_backoff(scenario)
     scenario.check({(o.counterparty, o.oid) for o in offers} == expected_offers(net.makers),
                    "the good directories serve every offer")
     # the fetch lasted longer than the network backoff, shorter than the violation one
-    scenario.check(scenario.starts(bad.location) == [1], "not redialled before the violation backoff")
+    scenario.check(scenario.starts(bad.location) == [1], "not redialled before the backoff")
     dials = [r for r in net.gateway.connections if r.dest_host == bad.onion_host]
     scenario.check(len(dials) == 1, f"dialled exactly once, got {len(dials)}")
 

@@ -59,7 +59,8 @@ def test_what_a_lost_directory_listed_expires(rogue_net):
     wait_until(lambda: client.is_nick_active(maker.nick), what="the honest maker to be tracked")
     ghosts = invented_nicks(3)
     rogue.send_all(MsgType.PEERLIST, peerlist_lines(ghosts)[0] + f",{maker.nick};{maker.location}")
-    wait_until(lambda: all(client.is_nick_active(n) for n in ghosts), what="the ghosts to be listed")
+    wait_until(lambda: all(client.is_nick_active(n) for n in ghosts),
+               what="the ghosts to be listed")
     rogue.stop()  # gone, and every redial is refused
     wait_until(lambda: not any(client.is_nick_active(n) for n in ghosts),
                what="the lost directory's nicks to expire")
