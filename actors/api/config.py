@@ -38,7 +38,8 @@ class Limits(msgspec.Struct, frozen=True):
     """Resource caps; each one is documented in docs/limits.md with its default and why."""
 
     max_line: int = 40_000
-    max_tracked_nicks: int = 100_000
+    max_directory_line: int = 200_000
+    max_tracked_nicks: int = 20_000
     max_offers: int = 20_000
     max_pending_waits: int = 1_000
     replay_ttl: float = 60.0
@@ -49,21 +50,34 @@ class Limits(msgspec.Struct, frozen=True):
     mailbox_low_water: int = 10_000
     max_queued_batches: int = 64
     max_offers_per_maker: int = 64
+    lost_directory_ttl: float = 600.0
+    connection_high_water: int = 64
+    connection_low_water: int = 16
+    max_lines_per_second: int = 2_000
 
     def __post_init__(self) -> None:
         for field in self.__struct_fields__:
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            zero_ok = field in _ZERO_MEANS_OFF
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not (value >= 0 if zero_ok else value > 0) \
                     or (isinstance(value, float) and not math.isfinite(value)):
-                raise ValueError(f"limits.{field}: must be a positive number, got {value!r}")
+                wanted = "0 (off) or a positive number" if zero_ok else "a positive number"
+                raise ValueError(f"limits.{field}: must be {wanted}, got {value!r}")
             if field not in _FLOAT_LIMITS and not isinstance(value, int):
                 raise ValueError(f"limits.{field}: must be a positive integer, got {value!r}")
-        if self.mailbox_low_water >= self.mailbox_high_water:
-            raise ValueError(f"limits.mailbox_low_water: must be below mailbox_high_water "
-                             f"({self.mailbox_low_water} >= {self.mailbox_high_water})")
+        for low, high in (("mailbox_low_water", "mailbox_high_water"),
+                          ("connection_low_water", "connection_high_water")):
+            if getattr(self, low) >= getattr(self, high):
+                raise ValueError(f"limits.{low}: must be below {high} "
+                                 f"({getattr(self, low)} >= {getattr(self, high)})")
+        if self.max_directory_line < self.max_line:
+            raise ValueError(f"limits.max_directory_line: must be at least max_line "
+                             f"({self.max_directory_line} < {self.max_line})")
 
 
-_FLOAT_LIMITS = frozenset({"replay_ttl"})
+_FLOAT_LIMITS = frozenset({"replay_ttl", "lost_directory_ttl"})
+_ZERO_MEANS_OFF = frozenset({"max_lines_per_second"})  # docs/limits.md: 0 = unlimited
 
 
 class ClientConfig(msgspec.Struct, frozen=True):

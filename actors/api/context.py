@@ -12,6 +12,7 @@ from typing import Any
 
 from actors.api.config import ClientConfig
 from actors.core.clock import RealClock, RealScheduler
+from actors.net.backlog import Backlogs
 from actors.net.dialer import Dialer
 from actors.shells.names import CORE_ACTORS, SUPERVISOR, directory_name
 from actors.shells.runtime import AddressBook, Stats, Views
@@ -43,6 +44,8 @@ class SystemContext:
         self.stopping = False
         #: live connections by actor name, so a forced shutdown can abort a stuck reader
         self.connections: dict[str, Any] = {}
+        #: what each connection handed the Inbox/NickRegistry and they have not handled yet
+        self.backlogs = Backlogs()
         self._lock = threading.Lock()
 
     def wrap(self, transport: Any, kind: str, name: str) -> Any:

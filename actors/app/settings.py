@@ -263,9 +263,11 @@ interval = 60.0                     # watch / run --watch: seconds between order
 #: Comments for the [limits] table of the default file; every Limits field is printed,
 #: noted or not, so a cap added to the client appears here without an edit.
 _LIMIT_NOTES = {
-    "max_line": "bytes per received line; longer lines drop the connection",
-    "max_tracked_nicks": "nicks held by the NickRegistry",
-    "max_offers": "offers kept per fetch_orderbook call",
+    "max_line": "bytes per line on peer links; JM-layer cap of a relayed line",
+    "max_directory_line": "bytes per line on directory links (relays re-encode, up to 3x)",
+    "max_tracked_nicks": "nicks held by the NickRegistry, shared equally by directories",
+    "lost_directory_ttl": "seconds a lost directory's listings are kept",
+    "max_offers": "offers kept per fetch_orderbook call, shared by sources",
     "max_offers_per_maker": "offers kept per maker per fetch",
     "max_pending_waits": "concurrent wait_for_responses calls",
     "replay_ttl": "seconds a reply that arrived outside a wait is kept",
@@ -275,6 +277,9 @@ _LIMIT_NOTES = {
     "mailbox_high_water": "queued messages downstream before a reader pauses",
     "mailbox_low_water": "... and below which it resumes",
     "max_queued_batches": "batches queued at a connection actor before its reader pauses",
+    "connection_high_water": "one connection's unhandled lines before its reader pauses",
+    "connection_low_water": "... and below which it resumes",
+    "max_lines_per_second": "lines one connection may deliver per second",
 }
 
 

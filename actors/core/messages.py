@@ -97,7 +97,7 @@ class DirectoryDown(Message):
 
 
 class PeerUp(Message):
-    """A direct link is handshaked; the Router resolves ``attempt`` after publishing it."""
+    """A direct link is proven (linkproof.py); the Router resolves ``attempt`` after publishing."""
 
     nick: str
     generation: int
@@ -285,3 +285,11 @@ class SpawnPeer(Message):
     nick: str
     location: str
     attempt: Future
+
+
+class DirectoryExpired(Message):
+    """Scheduler → NickRegistry: ``name`` has been down for ``lost_directory_ttl``; forget
+    what it told us unless it came back since (``token`` names the outage)."""
+
+    name: str
+    token: int

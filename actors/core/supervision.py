@@ -11,7 +11,9 @@ decided once, where it caught the exception (``actors/shells/base.py``):
 * ``NETWORK`` — restart with exponential backoff, forever, not counted toward the
   restart intensity: a directory down for an hour must not take the tree down;
 * ``REMOTE_VIOLATION`` / ``REJECTED`` — the remote broke the protocol or refused us:
-  stop that child, count it;
+  count it, then stop that child; or, for children whose policy sets
+  ``violation_backoff_minimum`` (directories: nothing is permanent, API.md point 7),
+  restart it on a separate, slower backoff, forever and uncounted toward the intensity;
 * ``LOCAL_BUG`` — our fault (a bug, our own invalid data, remote input we failed to
   contain): restart, counted; too many counted restarts in the window escalate, exactly
   once;
@@ -112,6 +114,10 @@ class RestartPolicy(msgspec.Struct, frozen=True):
     backoff_jitter: float = 0.2
     stable_after: float = 30.0
     max_network_retries: int | None = None
+    #: ``None``: a protocol violation stops the child. Otherwise it is retried forever,
+    #: uncounted, on its own slower backoff (ARCHITECTURE.md 9.3: nothing is permanent).
+    violation_backoff_minimum: float | None = None
+    violation_backoff_maximum: float = 600.0
 
 
 class Restart(msgspec.Struct, frozen=True):
@@ -153,6 +159,9 @@ class _Child:
         self.restart_times: deque[float] = deque()
         self.backoff = Backoff(policy.backoff_minimum, policy.backoff_maximum,
                                policy.backoff_jitter, policy.stable_after, rng)
+        self.violation_backoff = Backoff(
+            policy.violation_backoff_minimum or policy.backoff_minimum,
+            policy.violation_backoff_maximum, policy.backoff_jitter, policy.stable_after, rng)
 
 
 class SupervisorCore:
@@ -194,6 +203,7 @@ class SupervisorCore:
         child = self._children.get(name)
         if child is not None and child.generation == generation:
             child.backoff.record_started(now)
+            child.violation_backoff.record_started(now)
 
     def begin_shutdown(self) -> None:
         self._shutting_down = True
@@ -217,6 +227,7 @@ class SupervisorCore:
             return Ignore("stale generation")
         policy = child.policy
         child.backoff.record_failure(now)
+        child.violation_backoff.record_failure(now)
         if kind is None:
             if policy.child_type == "permanent":
                 return self._restart(name, child, now, counted=True)
@@ -225,6 +236,9 @@ class SupervisorCore:
             return self._stop(child, name, f"temporary child failed ({kind.value}): {reason}")
         if kind.blames_remote:
             self.protocol_violations += 1
+            if policy.violation_backoff_minimum is not None:
+                return self._restart(name, child, now, counted=False,
+                                     backoff=child.violation_backoff)
             return self._stop(child, name, f"remote {kind.value}: {reason}")
         if kind is FailureKind.NETWORK:
             retries = policy.max_network_retries
@@ -238,7 +252,8 @@ class SupervisorCore:
         return {"restarts": self.restarts, "protocol_violations": self.protocol_violations,
                 "escalations": self.escalations, "stale_ignored": self.stale_ignored}
 
-    def _restart(self, name: str, child: _Child, now: float, counted: bool) -> Decision:
+    def _restart(self, name: str, child: _Child, now: float, counted: bool,
+                 backoff: Backoff | None = None) -> Decision:
         if counted:
             window = child.restart_times
             while window and window[0] <= now - child.policy.within_seconds:
@@ -251,7 +266,7 @@ class SupervisorCore:
             window.append(now)
         self.restarts += 1
         child.generation += 1
-        return Restart(name, child.backoff.next_delay(), child.generation, counted)
+        return Restart(name, (backoff or child.backoff).next_delay(), child.generation, counted)
 
     @staticmethod
     def _stop(child: _Child, name: str, reason: str) -> Stop:

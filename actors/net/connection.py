@@ -5,14 +5,20 @@ The reader thread is the only code that reads the socket: it splits bytes into l
 owning actor in batches. The owning actor is the only writer. ``close`` aborts the
 transport first so a blocked ``recv`` returns, then joins the reader.
 
-Backpressure (docs/limits.md): before each ``recv`` the reader looks at the owner's
-mailbox and at the mailboxes downstream of it (the Inbox and the NickRegistry, which do
-the expensive work). When the owner holds more than ``max_queued_batches`` of our
-batches, or a downstream mailbox more than ``mailbox_high_water`` messages, the reader
-stops reading — TCP flow control then pushes back on the sender — until they drain
-below the low-water marks. Pauses are counted (``reader_pauses``) and timed
-(``reader_paused_ms``). So one connection holds at most ``max_line + 1`` bytes of
-partial line, one ``READ_SIZE`` chunk and ``max_queued_batches`` batches in memory.
+Backpressure is per connection (docs/limits.md, ARCHITECTURE.md 9.6): before each
+``recv`` the reader looks at what *this* connection has queued — its batches in the
+owner's mailbox (``max_queued_batches``) and its lines not yet handled anywhere, by the
+owner, the Inbox or the NickRegistry (its :class:`~actors.net.backlog.Backlog`,
+``connection_high_water``). Above either mark the reader stops reading — TCP flow
+control then pushes back on that sender alone — until they drain below the low-water
+marks; and it reads at most ``max_lines_per_second`` (a token bucket, two seconds of
+burst), so a flood costs its sender throughput, not everyone else latency. The shared
+mailboxes are a last resort: above ``mailbox_high_water`` only
+connections with more than ``connection_low_water`` messages outstanding pause, so a
+quiet connection is never held up by a noisy one. Pauses are counted
+(``reader_pauses``) and timed (``reader_paused_ms``). So one connection holds at most
+``max_line + 1`` bytes of partial line, one ``READ_SIZE`` chunk and
+``max_queued_batches`` batches in memory.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Callable, Iterable
 import pykka
 
 from actors.core.messages import ConnectionLost, LinesIn
+from actors.net.backlog import Backlog, LineRate
 from actors.net.transport import Transport
 from protocol.errors import LineTooLongError
 from protocol.framing import LineBuffer
@@ -31,6 +38,9 @@ from protocol.framing import LineBuffer
 __all__ = ["LineConnection", "READ_SIZE"]
 
 READ_SIZE = 65_536
+#: A connection that already has lines outstanding reads in small chunks, so one read
+#: cannot overshoot its ``connection_high_water`` by more than ~30 typical lines.
+BACKLOGGED_READ_SIZE = 8_192
 PAUSE_POLL = 0.005  # seconds between mailbox checks while paused
 
 
@@ -45,7 +55,8 @@ def _qsize(ref: pykka.ActorRef | None) -> int:
 class LineConnection:
     def __init__(self, transport: Transport, owner: pykka.ActorRef, conn_id: int,
                  max_line: int, name: str, *, limits=None, stats=None,
-                 downstream: Callable[[], Iterable[pykka.ActorRef | None]] | None = None) -> None:
+                 downstream: Callable[[], Iterable[pykka.ActorRef | None]] | None = None,
+                 backlog: Backlog | None = None) -> None:
         self.transport = transport
         self.conn_id = conn_id
         self._owner = owner
@@ -57,6 +68,11 @@ class LineConnection:
         self._low = min(getattr(limits, "mailbox_low_water", 0), self._high)
         self._batch_high = getattr(limits, "max_queued_batches", 0)
         self._batch_low = self._batch_high // 2
+        self.backlog = backlog or Backlog()
+        self._own_high = getattr(limits, "connection_high_water", 0)
+        self._own_low = min(getattr(limits, "connection_low_water", 0), self._own_high)
+        rate = getattr(limits, "max_lines_per_second", 0)
+        self._rate = LineRate(rate, burst=2 * rate)  # an orderbook burst passes unpaced
         self.pauses = 0
         self._thread = threading.Thread(target=self._read_loop, name=f"jm-reader-{name}",
                                         daemon=True)
@@ -67,25 +83,38 @@ class LineConnection:
     def send(self, data: bytes) -> None:
         self.transport.send(data)
 
-    def _backlogged(self, owner_mark: int, downstream_mark: int) -> bool:
+    def _backlogged(self, owner_mark: int, own_mark: int, downstream_mark: int) -> bool:
         if self._batch_high and _qsize(self._owner) > owner_mark:
             return True
-        if self._high:
+        if not self._own_high:
+            return False
+        mine = self.backlog.outstanding()
+        if mine > own_mark:
+            return True
+        if self._high and mine > self._own_low:
             return any(_qsize(ref) > downstream_mark for ref in self._downstream())
         return False
 
     def _wait_for_drain(self) -> None:
-        """Stop reading while a mailbox we feed is backed up (TCP pushes back on the sender)."""
-        if not self._backlogged(self._batch_high, self._high):
+        """Stop reading while this connection's own backlog is high (TCP pushes back on it)."""
+        if not self._backlogged(self._batch_high, self._own_high, self._high):
             return
         self.pauses += 1
         started = time.monotonic()
         if self._stats is not None:
             self._stats.inc("reader_pauses")
-        while not self._closing and self._backlogged(self._batch_low, self._low):
+        while not self._closing and self._backlogged(self._batch_low, self._own_low, self._low):
             time.sleep(PAUSE_POLL)
         if self._stats is not None:
             self._stats.inc("reader_paused_ms", int((time.monotonic() - started) * 1000))
+
+    def _pace(self, lines: int) -> None:
+        """Sleep off lines read beyond ``max_lines_per_second`` (TCP pushes back meanwhile)."""
+        delay = self._rate.take(lines, time.monotonic())
+        if delay > 0 and not self._closing:
+            if self._stats is not None:
+                self._stats.inc("reader_throttled_ms", int(delay * 1000))
+            time.sleep(delay)
 
     def _read_loop(self) -> None:
         try:
@@ -93,8 +122,9 @@ class LineConnection:
                 self._wait_for_drain()
                 if self._closing:
                     return
+                size = BACKLOGGED_READ_SIZE if self.backlog.outstanding() else READ_SIZE
                 try:
-                    data = self.transport.recv(READ_SIZE)
+                    data = self.transport.recv(size)
                 except OSError as exc:
                     self._lost("network", f"read failed: {exc}")
                     return
@@ -107,7 +137,9 @@ class LineConnection:
                     self._lost("protocol", str(exc))
                     return
                 if lines:
+                    self.backlog.read += len(lines)
                     self._owner.tell(LinesIn(self.conn_id, tuple(lines)))
+                    self._pace(len(lines))
         except pykka.ActorDeadError:
             return  # the owner is gone; close() is on its way
 

@@ -4,9 +4,17 @@ Handshake (with JMP-0005 nick-auth when both sides support it), GETPEERLIST only
 directories that advertise ``peerlist_features`` (P4), PING→PONG, and fan-in of every
 line as messages: peerlists to the NickRegistry, PRIVMSGs and PUBMSGs to the Inbox.
 The actor is the only writer of its socket.
+
+A relay is not the author (ARCHITECTURE.md 9.2): a relayed line whose content we cannot
+use (over the JM-layer ``max_line``, or inside a good frame but undecodable, such as a
+lone surrogate escape) is dropped and counted; only the directory's own frames —
+handshake, framing, lines over ``max_directory_line`` — can end the connection, and the
+supervisor then dials again after the violation backoff.
 """
 
 from __future__ import annotations
+
+from loguru import logger
 
 from actors.shells.base import handles
 from actors.core.dirhandshake import (Count, DirectoryHandshakeCore, Fail, HandshakeSettings, Send,
@@ -23,6 +31,7 @@ from protocol.envelope import Envelope, MsgType
 from protocol.errors import ProtocolError
 from protocol.jmmessage import PUBLIC, parse_jm_line, parse_privmsg
 from protocol.peerlist import parse_peerlist_lenient
+from protocol.relayed import RELAYED_TYPES, relayed_line_type
 
 __all__ = ["DirectoryActor"]
 
@@ -51,6 +60,24 @@ class DirectoryActor(LinkActor):
     def channel(self) -> str:
         return directory_channel(self.name)
 
+    @property
+    def line_cap(self) -> int:
+        """Relayed lines arrive re-encoded by the directory, up to ~3x what the author sent
+        (docs/limits.md ``max_directory_line``); the JM-layer cap is applied per line."""
+        return self.ctx.config.limits.max_directory_line
+
+    def on_undecodable(self, raw: bytes, exc: ProtocolError) -> None:
+        """A relayed line with content we cannot decode costs that line, not the directory."""
+        if self.up and relayed_line_type(raw) is not None:
+            self._bad_lines = 0  # the directory framed it correctly
+            self._drop_relayed(f"undecodable relayed line ({exc})")
+            return
+        super().on_undecodable(raw, exc)
+
+    def _drop_relayed(self, why: str) -> None:
+        self.ctx.stats.inc("relayed_lines_dropped")
+        logger.debug("{}: dropped {}", self.name, why)
+
     def on_connected(self) -> None:
         self._perform(self._handshake.connected())
 
@@ -62,6 +89,10 @@ class DirectoryActor(LinkActor):
             self._perform(self._handshake.line_received(envelope.type, envelope.line))
             return
         msg_type, line = envelope.type, envelope.line
+        if msg_type in RELAYED_TYPES and len(line) > self.ctx.config.limits.max_line:
+            self._drop_relayed(f"relayed line of {len(line)} characters (JM-layer cap "
+                               f"{self.ctx.config.limits.max_line})")
+            return
         if msg_type == MsgType.PRIVMSG:
             self._privmsg(line)
         elif msg_type == MsgType.PUBMSG:
@@ -71,7 +102,7 @@ class DirectoryActor(LinkActor):
             if errors:
                 self.ctx.stats.inc("peerlist_bad_entries", len(errors))
             if entries:
-                self.ctx.book.tell(REGISTRY, PeerlistReceived(self.name, entries))
+                self.hand_downstream(REGISTRY, PeerlistReceived(self.name, entries))
         elif msg_type == MsgType.PING:
             self.answer_ping()
         elif msg_type == MsgType.DN_HANDSHAKE or msg_type in NICK_AUTH_CONTROL:
@@ -117,6 +148,8 @@ class DirectoryActor(LinkActor):
         self.routable = True
         self.ctx.record(self.name, "directory.up")
         self.announce_up()
+        self.ctx.book.tell(REGISTRY, DirectoryUp(self.name, self.generation, self.directory_nick,
+                                                 self.features))  # its entries do not expire
         self.ctx.book.tell(SUPERVISOR, ChildStarted(self.name, self.generation))
 
     def announce_up(self) -> None:
@@ -136,7 +169,7 @@ class DirectoryActor(LinkActor):
         if msg.to_nick != self.ctx.identity.nick:
             self.ctx.stats.inc("privmsg_not_for_us")
             return
-        self.ctx.book.tell(INBOX, PrivmsgReceived(self.channel, msg))
+        self.hand_downstream(INBOX, PrivmsgReceived(self.channel, msg))
 
     def _pubmsg(self, line: str) -> None:
         try:
@@ -149,11 +182,13 @@ class DirectoryActor(LinkActor):
             return
         if jm.from_nick == self.ctx.identity.nick:
             return  # our own broadcast echoed back
-        self.ctx.book.tell(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
+        self.hand_downstream(INBOX, PubmsgReceived(self.channel, jm.from_nick, jm.body))
 
     def cleanup(self) -> None:
         super().cleanup()
         if self._grace is not None:
             self._grace.cancel()
         if not self.ctx.stopping:
-            self.ctx.book.tell(ROUTER, DirectoryDown(self.name, self.generation, "closed"))
+            down = DirectoryDown(self.name, self.generation, "closed")
+            self.ctx.book.tell(ROUTER, down)
+            self.ctx.book.tell(REGISTRY, down)  # starts the lost_directory_ttl clock

@@ -15,11 +15,11 @@ from collections import OrderedDict
 from loguru import logger
 
 from actors.shells.base import ChildActor, handles
-from actors.core.orderbook import BondData, Offer, OrderbookFetch
+from actors.core.orderbook import LISTED, UNLISTED, VERIFIED, BondData, Offer, OrderbookFetch
 from actors.core.sources import OfferSources
 from actors.core.replies import ReplyBook, Reply
 from actors.core.routing import channel_directory
-from actors.shells.names import REGISTRY, ROUTER
+from actors.shells.names import REGISTRY, ROUTER, directory_name, peer_name
 from actors.shells.runtime import settle
 from actors.core.messages import (BroadcastPubmsg, FetchTick, NickSeen, PrivmsgReceived, PubmsgReceived,
                              RegisterWait, StartOrderbookFetch, WaitExpired)
@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 VERIFIED_CACHE = 4_096
+VERIFIED_SENDERS = 4_096  # nicks remembered as having sent a verified privmsg (offer trust)
 
 
 class Inbox(ChildActor):
@@ -49,11 +50,24 @@ class Inbox(ChildActor):
         self._sources: dict[int, OfferSources] = {}  # fetch_id -> which directories relayed what
         self._verified: OrderedDict[tuple[str, str, str, str, str], bool] = OrderedDict()
         self._bonds: OrderedDict[tuple[str, str], BondData | None] = OrderedDict()
+        self._senders: OrderedDict[str, None] = OrderedDict()  # verified senders, newest last
 
     # -- incoming messages ----------------------------------------------------------------------
 
+    @staticmethod
+    def _link_name(channel: str, from_nick: str) -> str:
+        """The link actor that handed us a message (its backlog is credited when done)."""
+        directory = channel_directory(channel)
+        return directory_name(directory) if directory is not None else peer_name(from_nick)
+
     @handles(PrivmsgReceived)
     def on_privmsg(self, message: PrivmsgReceived) -> None:
+        try:
+            self._privmsg(message)
+        finally:
+            self.ctx.backlogs.done(self._link_name(message.channel, message.msg.from_nick), "inbox")
+
+    def _privmsg(self, message: PrivmsgReceived) -> None:
         msg = message.msg
         if not self._verify(msg):
             return
@@ -95,6 +109,10 @@ class Inbox(ChildActor):
                 verify_privmsg(msg)
                 cached = True
                 self.ctx.stats.inc("privmsg_verified")
+                self._senders.pop(msg.from_nick, None)
+                self._senders[msg.from_nick] = None
+                if len(self._senders) > VERIFIED_SENDERS:
+                    self._senders.popitem(last=False)
             except ProtocolError as exc:
                 cached = False
                 self.ctx.stats.inc("privmsg_forged")
@@ -106,6 +124,12 @@ class Inbox(ChildActor):
 
     @handles(PubmsgReceived)
     def on_pubmsg(self, message: PubmsgReceived) -> None:
+        try:
+            self._pubmsg(message)
+        finally:
+            self.ctx.backlogs.done(self._link_name(message.channel, message.from_nick), "inbox")
+
+    def _pubmsg(self, message: PubmsgReceived) -> None:
         try:
             commands = split_commands(message.body)
         except ProtocolError:
@@ -145,10 +169,11 @@ class Inbox(ChildActor):
         if not self._fetches:
             self.ctx.stats.inc("offers_outside_fetch", len(segments))
         directory = channel_directory(channel)
+        trust = self._trust(maker, verified)
         for fetch_id, (fetch, _, _) in list(self._fetches.items()):
             answered = len(fetch.answered)
             for seg in segments:
-                fetch.add(_offer(maker, seg, bond, verified), now)
+                fetch.add(_offer(maker, seg, bond, verified), now, channel, trust)
                 if directory is not None:
                     self._sources[fetch_id].note(maker, seg.oid, directory)
             # a maker's first answer can bring the stop earlier than planned only while
@@ -156,6 +181,12 @@ class Inbox(ChildActor):
             if len(fetch.answered) > answered and (
                     answered == 0 or now - fetch.start < fetch.min_wait):
                 self._schedule(fetch_id)
+
+    def _trust(self, maker: str, verified: bool) -> int:
+        """Verified-signed > listed by a connected directory's peerlist > anything else."""
+        if verified or maker in self._senders:
+            return VERIFIED
+        return LISTED if self.ctx.views.registry.listed.get(maker) else UNLISTED
 
     def _bond(self, maker: str, tbond: str) -> BondData | None:
         """The verified bond, once per (maker, proof): every offer of a maker carries the
@@ -229,7 +260,8 @@ class Inbox(ChildActor):
     def on_fetch(self, message: StartOrderbookFetch) -> None:
         limits = self.ctx.config.limits
         fetch = OrderbookFetch(self.ctx.clock.now(), message.max_wait, message.min_wait,
-                               message.quiet_period, limits.max_offers, limits.max_offers_per_maker)
+                               message.quiet_period, limits.max_offers, limits.max_offers_per_maker,
+                               sources=len(self.ctx.config.directories) + 1)  # + "direct"
         self._fetches[message.fetch_id] = (fetch, message.reply, None)
         self._sources[message.fetch_id] = OfferSources(limits.max_offers)
         self.ctx.book.tell(ROUTER, BroadcastPubmsg("orderbook"))
@@ -253,6 +285,8 @@ class Inbox(ChildActor):
                 self.ctx.stats.inc("offers_dropped_cap", fetch.dropped)
             if fetch.dropped_per_maker:
                 self.ctx.stats.inc("offers_dropped_per_maker", fetch.dropped_per_maker)
+            if fetch.evicted:
+                self.ctx.stats.inc("offers_evicted", fetch.evicted)
             settle(reply, self._sources.pop(fetch_id).apply(fetch.offers(registry.features)))
             return
         timer = self.ctx.scheduler.call_later(delay, lambda: self._tell_self(FetchTick(fetch_id)))

@@ -30,7 +30,8 @@ __all__ = [
 
 
 class ProtocolViolation(RemoteProtocolError):
-    """The remote broke the protocol badly enough that we hang up (stop, not restart)."""
+    """The remote broke the protocol badly enough that we hang up (the supervisor decides
+    whether and when to dial again: a directory after a long backoff, a peer not at all)."""
 
 
 class LinkActor(ChildActor):
@@ -45,6 +46,8 @@ class LinkActor(ChildActor):
         self._dial: Future | None = None
         self._deadline = None
         self._bad_lines = 0
+        self._backlog = None
+        self._handed = False
 
     # -- dialling ----------------------------------------------------------------------------
 
@@ -76,10 +79,11 @@ class LinkActor(ChildActor):
         transport = self._dial.result()  # raises the typed dial error → fail()
         transport = self.ctx.wrap(transport, self.kind, self.target)
         book = self.ctx.book
-        self.conn = LineConnection(transport, self.actor_ref, 1,
-                                   self.ctx.config.limits.max_line, self.name,
+        self._backlog = self.ctx.backlogs.open(self.name)
+        self.conn = LineConnection(transport, self.actor_ref, 1, self.line_cap, self.name,
                                    limits=self.ctx.config.limits, stats=self.ctx.stats,
-                                   downstream=lambda: (book.get(INBOX), book.get(REGISTRY)))
+                                   downstream=lambda: (book.get(INBOX), book.get(REGISTRY)),
+                                   backlog=self._backlog)
         self.ctx.connections[self.name] = self.conn
         self.conn.start()
         self.ctx.record(self.name, f"{self.kind}.dialled")
@@ -114,6 +118,12 @@ class LinkActor(ChildActor):
             raise
         self._outcome(message.corr, True)
 
+    def hand_downstream(self, name: str, message) -> None:
+        """Tell the Inbox or NickRegistry; the line stays in this connection's backlog
+        until that consumer has handled it."""
+        self._handed = True
+        self.ctx.book.tell(name, message)
+
     def _outcome(self, corr: int, ok: bool, reason: str = "") -> None:
         if corr:
             self.ctx.book.tell(ROUTER, SendOutcome(corr, self.channel, ok, reason))
@@ -123,14 +133,26 @@ class LinkActor(ChildActor):
         for raw in message.lines:
             if self._exited:
                 return
-            self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.target)
+            self._handed = False
             try:
-                envelope = decode_envelope(raw)
-            except ProtocolError as exc:
-                self._bad_line(exc)
-                continue
-            self._bad_lines = 0
-            self.on_envelope(envelope)
+                self._line(raw)
+            finally:
+                if not self._handed and self._backlog is not None:
+                    self._backlog.settled += 1  # finished here: not waiting anywhere
+
+    def _line(self, raw: bytes) -> None:
+        self.ctx.crash_point(self.kind, f"{self.kind}.on_line", self.target)
+        try:
+            envelope = decode_envelope(raw)
+        except ProtocolError as exc:
+            self.on_undecodable(raw, exc)
+            return
+        self._bad_lines = 0
+        self.on_envelope(envelope)
+
+    def on_undecodable(self, raw: bytes, exc: ProtocolError) -> None:
+        """A line the envelope decoder refused; directories override this (relayed lines)."""
+        self._bad_line(exc)
 
     def _bad_line(self, exc: ProtocolError) -> None:
         self._bad_lines += 1
@@ -157,6 +179,11 @@ class LinkActor(ChildActor):
     def channel(self) -> str:
         raise NotImplementedError
 
+    @property
+    def line_cap(self) -> int:
+        """The longest line this link accepts (docs/limits.md ``max_line``)."""
+        return self.ctx.config.limits.max_line
+
     def on_connected(self) -> None:
         raise NotImplementedError
 
@@ -171,6 +198,8 @@ class LinkActor(ChildActor):
         if self.conn is not None:
             self.ctx.connections.pop(self.name, None)
             self.conn.close()
+        if self._backlog is not None:
+            self.ctx.backlogs.close(self.name, self._backlog)
 
     @handles(Reannounce)
     def on_reannounce(self, _: Reannounce) -> None:

@@ -11,7 +11,8 @@ from loguru import logger
 
 from actors.shells.base import ChildActor, handles
 from actors.core.nicktracker import NickTracker
-from actors.core.messages import NickLeft, NickSeen, PeerlistReceived, PublishView, SyncNicks, ViewsChanged
+from actors.core.messages import (DirectoryDown, DirectoryExpired, DirectoryUp, NickLeft, NickSeen,
+                                  PeerlistReceived, PublishView, SyncNicks, ViewsChanged)
 from actors.shells.runtime import settle
 
 
@@ -21,8 +22,11 @@ class NickRegistry(ChildActor):
     def __init__(self, ctx, name: str, generation: int) -> None:
         super().__init__(ctx, name, generation)
         self.tracker = NickTracker(ignored_locations=ctx.config.directories,
-                                   max_nicks=ctx.config.limits.max_tracked_nicks)
+                                   max_nicks=ctx.config.limits.max_tracked_nicks,
+                                   directories=len(ctx.config.directories))
         self._reminder_pending = False
+        self._outages: dict[str, tuple[int, object]] = {}  # directory -> (token, timer)
+        self._tokens = 0
 
     def started(self) -> None:
         # A restarted registry starts empty: the next peerlists and messages refill it.
@@ -31,7 +35,59 @@ class NickRegistry(ChildActor):
     @handles(PeerlistReceived)
     def on_peerlist(self, message: PeerlistReceived) -> None:
         self.ctx.crash_point("registry", "registry.on_update", self.name)
-        self._gone(self.tracker.apply_peerlist(message.directory, message.entries))
+        self._back(message.directory)
+        try:
+            self._gone(self.tracker.apply_peerlist(message.directory, message.entries))
+        finally:
+            self.ctx.backlogs.done(message.directory, "registry")
+        for nick, claims in self.tracker.conflicts:
+            logger.warning("directories disagree on the location of {}: {}", nick, claims)
+        self.tracker.conflicts.clear()
+
+    # -- lost directories: their entries expire (docs/limits.md lost_directory_ttl) -------
+
+    @handles(DirectoryDown)
+    def on_directory_down(self, message: DirectoryDown) -> None:
+        if message.name in self._outages:
+            return
+        self._tokens += 1
+        token, name = self._tokens, message.name
+        timer = self.ctx.scheduler.call_later(
+            self.ctx.config.limits.lost_directory_ttl,
+            lambda: self._tell_self(DirectoryExpired(name, token)))
+        self._outages[name] = (token, timer)
+
+    @handles(DirectoryUp)
+    def on_directory_up(self, message: DirectoryUp) -> None:
+        self._back(message.name)
+
+    def _back(self, directory: str) -> None:
+        outage = self._outages.pop(directory, None)
+        if outage is not None:
+            outage[1].cancel()
+
+    @handles(DirectoryExpired)
+    def on_expired(self, message: DirectoryExpired) -> None:
+        outage = self._outages.get(message.name)
+        if outage is None or outage[0] != message.token:
+            return
+        del self._outages[message.name]
+        gone = self.tracker.forget_directory(message.name)
+        logger.info("directory {} lost for {}s: forgot its entries ({} nicks gone)", message.name,
+                    self.ctx.config.limits.lost_directory_ttl, len(gone))
+        self.ctx.stats.inc("directories_expired")
+        self._publish(force=True)
+        self._gone(gone)
+
+    def _tell_self(self, message) -> None:
+        try:
+            self.actor_ref.tell(message)
+        except Exception:  # noqa: BLE001 - the actor stopped; a new one starts empty anyway
+            pass
+
+    def cleanup(self) -> None:
+        for _, timer in self._outages.values():
+            timer.cancel()
 
     @handles(NickSeen)
     def on_seen(self, message: NickSeen) -> None:
@@ -57,6 +113,9 @@ class NickRegistry(ChildActor):
             self.ctx.stats.inc("nicks_left")
             self.ctx.record(self.name, "nick.left", nick)
             self.ctx.emit(NickLeft(nick))
+        if self.tracker.location_conflicts:
+            self.ctx.stats.inc("location_conflicts", self.tracker.location_conflicts)
+            self.tracker.location_conflicts = 0
         if self.tracker.refused_nicks:
             self.ctx.stats.inc("tracked_nicks_refused", self.tracker.refused_nicks)
             self.tracker.refused_nicks = 0

@@ -1,7 +1,8 @@
 """Supervisor actor: spawns, names, restarts and stops every child of one client.
 
 Decisions come from the pure ``SupervisorCore`` (network failures restart with backoff
-forever and are not counted; protocol violations stop the child; bugs restart and count
+forever and are not counted; protocol violations stop a peer link and restart a directory
+on a slower backoff; bugs restart and count
 toward the restart intensity, then escalate once). This shell performs them: timers for
 delayed restarts, stashing messages for restarting children via the address book, and
 the shutdown order (peers, directories, router, registry) with a deadline after which a
@@ -37,8 +38,11 @@ __all__ = [
 
 CORE_POLICY = RestartPolicy("permanent", max_restarts=3, within_seconds=30.0,
                             backoff_minimum=0.05, backoff_maximum=1.0)
+#: Directories: network failures back off 1 s → 60 s; violations and rejections (a full
+#: directory says ``accepted: false``) 10 s → 10 min. Both forever (API.md point 7).
 DIRECTORY_POLICY = RestartPolicy("permanent", max_restarts=5, within_seconds=60.0,
-                                 backoff_minimum=1.0, backoff_maximum=60.0, backoff_jitter=0.2)
+                                 backoff_minimum=1.0, backoff_maximum=60.0, backoff_jitter=0.2,
+                                 violation_backoff_minimum=10.0, violation_backoff_maximum=600.0)
 PEER_POLICY = RestartPolicy("temporary")
 
 

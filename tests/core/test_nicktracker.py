@@ -111,3 +111,38 @@ def test_simulation_gone_exactly_when_absent_everywhere_and_reported_once(seq):
                 del model[nick]
         for n, dirs in model.items():
             assert t.is_active(n) == any(dirs.values())
+
+
+def test_each_directory_fills_only_its_own_share():
+    t = NickTracker(max_nicks=4, directories=2)  # a share of 2 pairs each
+    t.apply_peerlist("evil", [entry(f"X{i}") for i in range(10)])
+    t.apply_peerlist("good", [entry("M"), entry("N")])
+    assert t.is_active("M") and t.is_active("N") and len(t) == 4
+    assert t.refused_nicks == 8
+    t.mark_present("M", "evil")  # evil's share is full: it cannot even claim M
+    assert t.view().present["M"] == {"good"}
+
+
+def test_forgetting_a_directory_drops_only_what_it_alone_said():
+    t = NickTracker(directories=2)
+    t.apply_peerlist("lost", [entry("M"), entry("G")])
+    t.apply_peerlist("here", [entry("M")])
+    assert t.forget_directory("lost") == ["G"]
+    assert t.is_active("M") and not t.is_active("G")
+    assert t.view().listed["M"] == {"here"} and t.count("lost") == 0
+
+
+OTHER = "b" * 56 + ".onion:5222"
+
+
+def test_location_needs_a_plurality_and_conflicts_are_reported():
+    t = NickTracker(directories=3)
+    t.apply_peerlist("d1", [entry("M", loc=LOC)])
+    assert t.view().locations["M"] == LOC
+    t.apply_peerlist("d2", [entry("M", loc=OTHER)])
+    assert "M" not in t.view().locations  # one against one: no location at all
+    assert t.location_conflicts == 1 and t.conflicts == [("M", {"d1": LOC, "d2": OTHER})]
+    t.apply_peerlist("d3", [entry("M", loc=LOC)])
+    assert t.view().locations["M"] == LOC  # two against one
+    t.apply_peerlist("d1", [entry("M", gone=True)])
+    assert "M" not in t.view().locations  # the withdrawn claim no longer counts

@@ -93,6 +93,31 @@ def test_only_remote_kinds_blame_the_remote():
                                                             FailureKind.REJECTED}
 
 
+def test_with_a_violation_backoff_violations_and_rejections_are_retried_forever():
+    """Directories (API.md point 7): never stopped, on a slower backoff, never counted."""
+    policy = RestartPolicy(backoff_minimum=1.0, backoff_maximum=60.0, backoff_jitter=0.0,
+                           max_restarts=1, violation_backoff_minimum=10.0,
+                           violation_backoff_maximum=600.0)
+    core, gen = core_with(policy=policy)
+    delays = []
+    for i in range(8):
+        kind = FailureKind.REJECTED if i % 2 else FailureKind.REMOTE_VIOLATION
+        decision = core.on_child_exit("dir", gen, kind, now=float(i), reason="full or garbage")
+        assert isinstance(decision, Restart) and not decision.counted
+        delays.append(decision.delay)
+        gen = decision.generation
+    assert delays == [10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 600.0, 600.0]
+    assert core.protocol_violations == 8 and core.escalations == 0
+    # a network failure meanwhile still uses the short backoff
+    decision = core.on_child_exit("dir", gen, FailureKind.NETWORK, now=9.0, reason="reset")
+    assert decision.delay == 1.0
+    # a stable run resets the violation backoff
+    core.on_child_started("dir", decision.generation, now=10.0)
+    decision = core.on_child_exit("dir", decision.generation, FailureKind.REMOTE_VIOLATION,
+                                  now=100.0, reason="x")
+    assert decision.delay == 10.0
+
+
 def test_bug_restarts_count_toward_intensity():
     core, gen = core_with(policy=RestartPolicy(max_restarts=3, within_seconds=30))
     for now in (0.0, 1.0, 2.0):

@@ -31,3 +31,35 @@ def hostile():
         client.close_all()
     for net in nets:
         net.stop()
+
+
+@pytest.fixture
+def rogue_net():
+    """``rogue_net(rogues=[HostileDirectory(), ...], directories=..., makers=..., **kw)`` →
+    (net, client): a LocalNet, our own hostile servers (tests/hostile/servers.py) published
+    on its gateway, and a client configured with every directory, honest ones first.
+    Everything is closed at teardown, client first."""
+    made = []
+
+    def make(rogues=(), directories=("ng",), makers=1, connect=True, **kwargs):
+        net = LocalNet(directories=directories, makers=makers).start()
+        made.append(net)
+        for server in rogues:
+            server.start(net)
+            made.append(server)
+        kwargs.setdefault("connection_timeout", 5)
+        servers = [*net.directory_servers,
+                   *(s.location for s in rogues if hasattr(s, "handshakes"))]
+        client = BlockingMultiDirectoryClient(servers, "regtest", NickIdentity(),
+                                              socks_host=net.socks_host, socks_port=net.socks_port,
+                                              **kwargs)
+        made.append(client)
+        if connect:
+            client.connect_all()
+        return net, client
+    yield make
+    for thing in reversed(made):
+        if isinstance(thing, BlockingMultiDirectoryClient):
+            thing.close_all()
+        else:
+            thing.stop()

@@ -133,11 +133,15 @@ class _Transport:
 
 def test_reader_pauses_while_the_owner_mailbox_is_backed_up():
     from actors.shells.runtime import Stats
-    limits = Limits(max_queued_batches=4, mailbox_high_water=10, mailbox_low_water=2)
-    owner, downstream, stats = _FakeRef(), _FakeRef(), Stats()
+    # connection_low_water=3: the lines read here are never settled (a fake owner), so this
+    # connection counts as a contributor to the downstream backlog once it has read 4
+    limits = Limits(max_queued_batches=4, mailbox_high_water=10, mailbox_low_water=2,
+                    connection_high_water=1_000, connection_low_water=3)
+    from actors.net.backlog import Backlog
+    owner, downstream, stats, backlog = _FakeRef(), _FakeRef(), Stats(), Backlog()
     transport = _Transport([b'{"type": 798, "line": ""}\r\n'] * 50)
     conn = LineConnection(transport, owner, 1, 1000, "t", limits=limits, stats=stats,
-                          downstream=lambda: (downstream,))
+                          downstream=lambda: (downstream,), backlog=backlog)
     conn.start()
     try:
         wait_until(lambda: stats.get("reader_pauses") == 1, what="a pause")
@@ -145,6 +149,7 @@ def test_reader_pauses_while_the_owner_mailbox_is_backed_up():
         assert owner.actor_inbox.qsize() == 5 and transport.reads == 5  # stopped reading
         while owner.actor_inbox.qsize() > 2:  # drain to the low-water mark (4 // 2)
             owner.actor_inbox.get()
+            backlog.settled += 1  # the owner handled that line itself (a PING)
         wait_until(lambda: transport.reads > 5, what="reading to resume")
         # a backed-up downstream mailbox pauses the reader too
         for _ in range(11):
@@ -157,10 +162,38 @@ def test_reader_pauses_while_the_owner_mailbox_is_backed_up():
         assert transport.reads == reads
         while downstream.actor_inbox.qsize() > 1:
             downstream.actor_inbox.get()
+        backlog.settled = backlog.read  # and this connection's lines were handled too
         wait_until(lambda: transport.reads > reads, what="reading to resume again")
     finally:
         conn.close()
     assert stats.get("reader_paused_ms") > 0
+
+
+def test_a_connection_with_little_outstanding_is_not_paused_by_a_full_downstream():
+    """Per-connection backpressure: another connection's backlog does not stop this reader."""
+    from actors.net.backlog import Backlog
+    from actors.shells.runtime import Stats
+    limits = Limits(mailbox_high_water=10, mailbox_low_water=2, connection_high_water=20,
+                    connection_low_water=5)
+    owner, downstream, stats, backlog = _FakeRef(), _FakeRef(), Stats(), Backlog()
+    for _ in range(50):
+        downstream.actor_inbox.put("someone else's message")
+    transport = _Transport([b'{"type": 798, "line": ""}\r\n'] * 30)
+    conn = LineConnection(transport, owner, 1, 1000, "t", limits=limits, stats=stats,
+                          downstream=lambda: (downstream,), backlog=backlog)
+    conn.start()
+    try:
+        wait_until(lambda: transport.reads >= 6, what="reading past the low-water mark")
+        wait_until(lambda: stats.get("reader_pauses") == 1, what="a pause once it contributes")
+        assert transport.reads == 6  # 6 outstanding > 5: now it is one of the contributors
+        # its own backlog over connection_high_water pauses it even with downstream empty
+        while downstream.actor_inbox.qsize():
+            downstream.actor_inbox.get()
+        backlog.settled = backlog.read - 5  # its own lines handled: it may read again
+        wait_until(lambda: stats.get("reader_pauses") == 2, what="a pause on its own backlog")
+        assert backlog.outstanding() == 21 and transport.reads == 6 + 16
+    finally:
+        conn.close()
 
 
 def test_flood_through_a_slow_inbox_is_paused_not_buffered(hostile):
