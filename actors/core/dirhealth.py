@@ -25,7 +25,8 @@ class DirectoryHealth(msgspec.Struct, frozen=True):
     * ``state`` — ``idle`` (the client has not started), ``connecting`` (dialling,
       handshaking, or waiting for the directory to make us routable), ``up`` (a route),
       ``retrying`` (the last attempt failed; another follows at ``next_retry``) or
-      ``stopped`` (no further attempts: the directory refused us or broke the protocol).
+      ``stopped`` (no further attempts; with the default policy a directory never gets
+      here: every failure is retried, API.md point 7).
     * ``since`` — when the directory entered ``state`` (None while idle).
     * ``last_error`` — why the latest attempt ended, "" if none has failed yet; it is
       kept when the directory comes up again, so a flapping link still shows its cause.

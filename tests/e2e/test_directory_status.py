@@ -61,8 +61,10 @@ def test_wrong_network_says_what_we_sent(localnet_factory, make_client):
     assert "right after our handshake" in status[ng].last_error
     assert "network 'mainnet'" in status[ng].last_error
     assert "protocol version 5" in status[ng].last_error
-    # REF answers accepted=false naming the network; that refusal is final.
-    assert status[ref].state == "stopped" and status[ref].next_retry is None
+    # REF answers accepted=false naming the network: a refusal, retried on the slow
+    # violation backoff (10 s at first; nothing is permanent, API.md point 7).
+    assert status[ref].state == "retrying"
+    assert status[ref].next_retry - status[ref].since >= 10.0
     assert "regtest" in status[ref].last_error and "rejected" in status[ref].last_error
 
 
@@ -121,4 +123,4 @@ def test_every_facade_explains_a_wrong_network(localnet_factory, client_factory)
     status = client.directory_status()
     assert list(status) == [ng, ref]
     assert "we sent network 'mainnet'" in status[ng].last_error
-    assert status[ref].state == "stopped" and "rejected" in status[ref].last_error
+    assert status[ref].state == "retrying" and "rejected" in status[ref].last_error

@@ -39,9 +39,9 @@ def test_status_on_the_wrong_network_says_why(regtest_net, spawn, tmp_path):
     assert len(warnings) == 2, process.stderr
     assert f"WARNING: directory {ng}: retrying" in process.stderr
     assert "we sent network 'mainnet', protocol version 5" in process.stderr
-    assert f"WARNING: directory {ref}: stopped" in process.stderr
+    assert f"WARNING: directory {ref}: retrying" in process.stderr
     assert "network 'mainnet' is not 'regtest'" in process.stderr
-    assert f"{ng}  retrying" in process.stdout and f"{ref}  stopped" in process.stdout
+    assert f"{ng}  retrying" in process.stdout and f"{ref}  retrying" in process.stdout
     assert "0 of 2 directories connected" in process.stdout
 
 
