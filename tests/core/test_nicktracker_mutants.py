@@ -181,3 +181,18 @@ def test_a_not_serving_entry_never_overwrites_a_known_location():
     t.apply_peerlist("d2", [entry("M", loc=NOT_SERVING)])
     t.apply_peerlist("d1", [entry("M", loc=NOT_SERVING)])
     assert t.view().locations["M"] == L1 and t.location_conflicts == 0
+
+
+def test_entries_after_a_disconnected_one_are_still_applied():
+    t = NickTracker()
+    t.apply_peerlist("d1", [entry("A")])
+    assert t.apply_peerlist("d1", [entry("A", gone=True), entry("B"), entry("C", gone=True),
+                                   entry("D")]) == ["A"]
+    assert sorted(t.view().present) == ["B", "D"]
+
+
+def test_entries_after_a_refused_one_are_still_applied():
+    t = NickTracker(max_nicks=1)
+    t.apply_peerlist("d1", [entry("A")])
+    t.apply_peerlist("d1", [entry("X"), entry("A", features=frozenset({"ping"}))])
+    assert t.refused_nicks == 1 and t.view().features["A"] == {"ping"}
