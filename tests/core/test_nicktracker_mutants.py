@@ -196,3 +196,16 @@ def test_entries_after_a_refused_one_are_still_applied():
     t.apply_peerlist("d1", [entry("A")])
     t.apply_peerlist("d1", [entry("X"), entry("A", features=frozenset({"ping"}))])
     assert t.refused_nicks == 1 and t.view().features["A"] == {"ping"}
+
+
+def test_a_nick_that_left_one_directory_is_no_longer_listed_for_it():
+    t = NickTracker()
+    t.apply_peerlist("d1", [entry("M")])
+    t.apply_peerlist("d2", [entry("M")])
+    t.apply_peerlist("d1", [entry("M", gone=True)])
+    assert t.view().listed["M"] == {"d2"} and t.view().present["M"] == {"d2"}
+    t.sync("d2", {"M"})
+    t.sync("d3", {"M"})  # present on d3 through a sync, never listed there
+    assert t.view().listed["M"] == {"d2"} and t.view().present["M"] == {"d2", "d3"}
+    t.sync("d2", set())
+    assert "M" not in t.view().listed and t.view().present["M"] == {"d3"}
