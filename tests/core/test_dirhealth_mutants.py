@@ -44,7 +44,8 @@ def test_failures_are_counted_and_pluralised():
     for n, expected in ((1, "attempt"), (2, "attempts"), (3, "attempts")):
         book.failed("d", "boom", now=float(n), retry_in=None)
         assert book.view()["d"].failures == n
-        assert book.view()["d"].describe(now=float(n)) == f"stopped after {n} failed {expected}: boom"
+        line = book.view()["d"].describe(now=float(n))
+        assert line == f"stopped after {n} failed {expected}: boom"
 
 
 def test_a_next_retry_outside_retrying_is_not_shown():

@@ -32,7 +32,7 @@ def only(f: OrderbookFetch) -> Offer:
     return o
 
 
-# --- bond data reads like a mapping -------------------------------------------------------------
+# --- bond data reads like a mapping --------------------------------------------------------------
 
 def test_bond_get_and_missing_keys():
     b = bond(52)
@@ -49,7 +49,7 @@ def test_trust_levels_are_ordered():
     assert TRUST_LEVELS == (UNLISTED, LISTED, VERIFIED) and UNLISTED < LISTED < VERIFIED
 
 
-# --- which copy of the same (maker, oid) wins ---------------------------------------------------
+# --- which copy of the same (maker, oid) wins ----------------------------------------------------
 
 @pytest.mark.parametrize("first, second, winner", [
     (offer(), offer(expiry=0), "second"),  # a bond beats none, even one expiring at 0
@@ -77,7 +77,7 @@ def test_an_identical_copy_changes_nothing():
     assert f.add(offer(expiry=3), 0.2) is False and f.last_offer == 0.1
 
 
-# --- defaults and clamps -----------------------------------------------------------------------
+# --- defaults and clamps -------------------------------------------------------------------------
 
 def test_defaults():
     f = OrderbookFetch(0.0, 10.0, 1.0, 0.5)
@@ -103,7 +103,7 @@ def test_the_quota_is_the_floor_share_and_at_least_one(max_offers, sources, quot
     assert OrderbookFetch(0, 10, 1, 1, max_offers=max_offers, sources=sources).quota == quota
 
 
-# --- the per-maker cap ----------------------------------------------------------------------------
+# --- the per-maker cap ---------------------------------------------------------------------------
 
 def test_the_per_maker_cap_admits_exactly_max_per_maker():
     f = fetch(per_maker=2)
@@ -146,7 +146,7 @@ def test_a_cancelled_offer_can_come_back():
     assert f.add(offer("M", 0), 0.2) is True and held(f) == [("M", 0)]
 
 
-# --- the per-source quota ----------------------------------------------------------------------------
+# --- the per-source quota ------------------------------------------------------------------------
 
 def test_a_cancel_frees_exactly_one_slot_of_its_source():
     f = fetch(max_offers=4, sources=2)  # quota 2
@@ -244,7 +244,7 @@ def test_the_book_is_full_at_exactly_max_offers():
     assert held(f) == [("a", 0), ("b", 0)]
 
 
-# --- the stop rule at its boundaries -------------------------------------------------------------------
+# --- the stop rule at its boundaries -------------------------------------------------------------
 
 def test_times_are_measured_from_the_start():
     f = OrderbookFetch(100.0, 10.0, 2.0, 1.0)

@@ -134,7 +134,8 @@ def test_a_signature_by_another_key_is_refused():
     other = NickIdentity()
 
     def foreign(signed, message, hostid):
-        return f"{message} {identity.public_key_hex} {other.sign_message(message, hostid).split()[-1]}"
+        theirs = other.sign_message(message, hostid).split()[-1]
+        return f"{message} {identity.public_key_hex} {theirs}"
 
     identity = Wrapped(foreign)
     assert refusal(identity).startswith("nick_identity: sign_message(message, hostid) does not")
