@@ -10,11 +10,16 @@ so they read a local copy of the daemon's views (directories up, presence, peerl
 listings, locations, direct peers, connection attempts). The daemon pushes that copy as a
 ``state`` event the moment an actor publishes a new view, and again just before every
 reply — so after any awaited call returns, reads reflect the daemon at least as of that
-reply; in between they lag only by the socket's delivery time. Their side effects (the binding
-``bind_session`` records, ``try_direct_connect``, the asyncio ``sync_nicks_with_peerlist``)
-are sent as requests whose replies nobody waits for; a refusal is logged.
-``get_pending_connect_task`` returns a future: resolved at once when the copy says the
-attempt finished, else completed by a request the daemon answers when the attempt ends.
+reply; in between they lag only by the socket's delivery time. ``get_pending_connect_task``
+returns a future: resolved at once when the copy says the attempt finished, else completed
+by a request the daemon answers when the attempt ends.
+
+Read-your-writes (API.md point 15): after ``try_direct_connect`` or
+``sync_nicks_with_peerlist`` returns, reads on any thread see it. The blocking facade makes
+them round trips (the reply follows the state push that shows the change). The asyncio
+facade's link runs on the caller's loop, so it must not wait: it sends the request and lays
+it over the copy until the reply arrives (:mod:`actors.daemon.pending`). The binding
+``bind_session`` records in the daemon is sent without waiting; a refusal is logged.
 
 If the daemon goes away, calls in flight raise :class:`ClientClosedError` saying so, and
 (with ``reconnect=True``) the link is re-established in the background with backoff; a
@@ -38,6 +43,7 @@ from loguru import logger
 
 from actors.api.config import normalize_directory
 from actors.api.offers import Offer, caller_offers
+from actors.daemon.pending import PendingDial, PendingSync, PendingWrites
 from actors.daemon.wire import (DAEMON_DECODER, MAX_CLIENT_NAME, MAX_DAEMON_LINE, METHODS,
                                  PROTOCOL_VERSION, CoreState, DaemonRefusedError, Error,
                                  ErrorResponse, Event, Hello, HelloOk, Request, Response,
@@ -90,6 +96,7 @@ class _Link:
         self._runner: asyncio.Task | None = None
         self._pending: dict[int, tuple[str, asyncio.Future]] = {}
         self._unawaited: dict[int, str] = {}  # id -> method of requests sent by notify()
+        self.writes = PendingWrites()  # notify()'d writes reads must see before their reply
         self._ids = itertools.count(1)
 
     # -- connecting ------------------------------------------------------------------------
@@ -160,6 +167,7 @@ class _Link:
                     f"the call was in flight ({reason})"))
         self._unawaited.clear()
         self.state = CoreState(nick=self.state.nick, prefer_direct=self.state.prefer_direct)
+        self.writes.clear()
         if not self.closed:
             logger.warning("lost the daemon at {} ({}); {}", self.where, reason,
                            "reconnecting" if self._reconnect else "not reconnecting")
@@ -202,6 +210,7 @@ class _Link:
             if entry is not None and not entry[1].done():
                 entry[1].set_result(message.result)
             self._unawaited.pop(message.id, None)
+            self.writes.settle(message.id)  # the state pushed before this reply includes it
         elif isinstance(message, ErrorResponse):
             entry = self._pending.pop(message.id, None) if message.id is not None else None
             if entry is not None:
@@ -209,6 +218,7 @@ class _Link:
                     entry[1].set_exception(make_error(message.error_type, message.message))
             else:
                 method = self._unawaited.pop(message.id, "a request")
+                self.writes.settle(message.id)
                 logger.warning("the daemon refused {}: {}: {}", method, message.error_type,
                                message.message)
         elif isinstance(message, Event):
@@ -246,25 +256,33 @@ class _Link:
             self._pending.pop(request_id, None)
         return msgspec.convert(raw, METHODS[method][1])
 
-    def notify(self, method: str, params: dict[str, Any]) -> None:
-        """Send a request without waiting for its reply; callable from any thread."""
+    def notify(self, method: str, params: dict[str, Any],
+               write: PendingDial | PendingSync | None = None) -> None:
+        """Send a request without waiting for its reply; callable from any thread.
+
+        ``write`` is laid over the state copy from now until the reply arrives; it is
+        recorded before the request can be sent, so its reply can never precede it.
+        """
         loop = self.loop
         if loop is None or self.closed:
             return  # never connected: there is no daemon state to act on yet
+        request_id = next(self._ids)
+        if write is not None:
+            self.writes.add(request_id, write)
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
         if on_loop:  # write now, so it precedes any request this thread sends next
-            self._notify_now(method, params)
+            self._notify_now(request_id, method, params)
         else:
-            loop.call_soon_threadsafe(self._notify_now, method, params)
+            loop.call_soon_threadsafe(self._notify_now, request_id, method, params)
 
-    def _notify_now(self, method: str, params: dict[str, Any]) -> None:
+    def _notify_now(self, request_id: int, method: str, params: dict[str, Any]) -> None:
         if self._writer is None:
             logger.debug("not connected to the daemon; dropped {}", method)
+            self.writes.settle(request_id)
             return
-        request_id = next(self._ids)
         self._unawaited[request_id] = method
         self._writer.write(encode_line(Request(request_id, method, params)))
 
@@ -293,9 +311,11 @@ class _RemoteCommon:
     _link: _Link
 
     def _view(self) -> CoreState:
+        """The pushed copy with this client's pending writes laid over it."""
         if self._link.closed:
             raise ClientClosedError("the client is closed")
-        return self._link.state
+        link = self._link
+        return link.writes.over(lambda: link.state)
 
     def bind_session(self, nick: str) -> ChannelBinding | None:
         state = self._view()
@@ -312,9 +332,13 @@ class _RemoteCommon:
         return upgrade_channel(current_channel, direct_up=nick in state.peers,
                                prefer_direct=state.prefer_direct)
 
-    def try_direct_connect(self, nick: str) -> None:
-        self._view()
-        self._link.notify("try_direct_connect", {"nick": nick})
+    def _will_dial(self, nick: str) -> bool:
+        """Whether the copy says ``try_direct_connect(nick)`` starts an attempt (the
+        embedded rule: direct links on, no link up or being dialled, a location known)."""
+        state = self._view()
+        running = nick in state.attempts and state.attempts[nick] is None
+        return (state.prefer_direct and nick not in state.peers and not running
+                and bool(state.locations.get(nick)))
 
     def get_peer_location(self, nick: str) -> str | None:
         return self._view().locations.get(nick)
@@ -326,8 +350,15 @@ class _RemoteCommon:
         return bool(self._view().present.get(nick))
 
     def _attempt_state(self, nick: str) -> tuple[bool, bool | None]:
-        """(whether an attempt exists, its outcome or None while it runs)."""
+        """(whether an attempt exists, its outcome or None while it runs).
+
+        A dial the daemon has not answered yet counts as running: the caller then asks
+        the daemon, which sees the dial first (requests start in order).
+        """
+        dialling = self._link.writes.dialling(nick)  # before the copy, as in _view
         attempts = self._view().attempts
+        if dialling:
+            return True, None
         return nick in attempts, attempts.get(nick)
 
     def _sync_params(self, server: str, active_nicks: Iterable[str]) -> dict[str, Any]:
@@ -398,6 +429,13 @@ class RemoteMultiDirectoryClient(_RemoteCommon):
         params = {"from_nick": from_nick, "expected_command": expected_command, "timeout": timeout}
         return await self._link.call("wait_for_response", params, timeout + CALL_GRACE)
 
+    def try_direct_connect(self, nick: str) -> None:
+        """Start a background direct connection without waiting (the link shares this
+        loop); until the daemon's reply arrives, ``get_pending_connect_task(nick)`` asks
+        the daemon for the attempt (API.md point 15)."""
+        write = PendingDial(nick) if self._will_dial(nick) else None
+        self._link.notify("try_direct_connect", {"nick": nick}, write)
+
     def get_pending_connect_task(self, nick: str) -> asyncio.Future | None:
         exists, outcome = self._attempt_state(nick)
         if not exists:
@@ -409,7 +447,12 @@ class RemoteMultiDirectoryClient(_RemoteCommon):
         return done
 
     def sync_nicks_with_peerlist(self, server: str, active_nicks: Iterable[str]) -> None:
-        self._link.notify("sync_nicks_with_peerlist", self._sync_params(server, active_nicks))
+        """Apply a peerlist for ``server`` without waiting; reads see it at once (it is
+        laid over the state copy until the daemon's reply arrives, API.md point 15)."""
+        params = self._sync_params(server, active_nicks)
+        write = PendingSync(normalize_directory(server, allow_clearnet=True),
+                            frozenset(params["active_nicks"]))
+        self._link.notify("sync_nicks_with_peerlist", params, write)
 
     async def __aenter__(self) -> RemoteMultiDirectoryClient:
         await self.connect_all()
@@ -447,6 +490,16 @@ class BlockingRemoteMultiDirectoryClient(_RemoteCommon):
 
     def _call(self, method: str, params: dict[str, Any], timeout: float | None) -> Any:
         return self._submit(self._link.call(method, params, timeout)).result()
+
+    def _write(self, method: str, params: dict[str, Any]) -> None:
+        """A state change as one round trip: its reply follows the state push that shows
+        it, so reads on any thread see it once this returns (API.md point 15). On the
+        link's own thread (an ``on_nick_leave`` callback) waiting would deadlock, so there
+        the request is only sent."""
+        if threading.current_thread() is self._thread:
+            self._link.notify(method, params)
+        else:
+            self._call(method, params, None)
 
     def connect_all(self) -> int:
         return self._call("connect_all", {}, None)
@@ -488,6 +541,16 @@ class BlockingRemoteMultiDirectoryClient(_RemoteCommon):
         params = {"from_nick": from_nick, "expected_command": expected_command, "timeout": timeout}
         return self._call("wait_for_response", params, timeout + CALL_GRACE)
 
+    def try_direct_connect(self, nick: str) -> None:
+        """Start a background direct connection; on return the attempt is visible to
+        ``get_pending_connect_task`` on any thread (one daemon round trip). A refusal or
+        a lost link is logged, never raised, as in the embedded facade."""
+        self._view()
+        try:
+            self._write("try_direct_connect", {"nick": nick})
+        except MultiDirectoryError as exc:
+            logger.warning("try_direct_connect({}): {}", nick, exc)
+
     def get_pending_connect_task(self, nick: str) -> Future | None:
         exists, outcome = self._attempt_state(nick)
         if not exists:
@@ -499,7 +562,8 @@ class BlockingRemoteMultiDirectoryClient(_RemoteCommon):
         return done
 
     def sync_nicks_with_peerlist(self, server: str, active_nicks: Iterable[str]) -> None:
-        self._call("sync_nicks_with_peerlist", self._sync_params(server, active_nicks), None)
+        """Apply a peerlist for ``server``; on return reads on any thread see it."""
+        self._write("sync_nicks_with_peerlist", self._sync_params(server, active_nicks))
 
     def __enter__(self) -> BlockingRemoteMultiDirectoryClient:
         self.connect_all()
