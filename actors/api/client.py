@@ -25,7 +25,7 @@ from actors.api.context import SystemContext
 from actors.core.dirhealth import DirectoryHealth, idle_view
 from actors.core.routing import ChannelBinding, choose_binding, parse_force_channel, upgrade_channel
 from actors.errors import ClientClosedError
-from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft, RecordBinding,
+from actors.core.messages import (AwaitFirstRound, DirectoryStatus, Escalated, NickLeft,
                              RegisterWait, SendPrivmsg, Shutdown, StartOrderbookFetch, SyncNicks,
                              TryDirectConnect)
 from actors.shells.names import INBOX, REGISTRY, ROUTER
@@ -182,15 +182,12 @@ class ClientCore:
 
     def bind_session(self, nick: str) -> ChannelBinding | None:
         views = self.ctx.views
-        binding = choose_binding(
+        return choose_binding(
             nick, direct_up=nick in views.router.peers, prefer_direct=self.config.prefer_direct,
             connected=views.router.directories_up,
             carrying=views.registry.present.get(nick, frozenset()),
             listing=views.registry.listed.get(nick, frozenset()),
             location=self.get_peer_location(nick))
-        if binding is not None:
-            self.ctx.book.tell(ROUTER, RecordBinding(nick, binding.channel_id))
-        return binding
 
     def upgrade_channel_prefer_direct(self, nick: str, current_channel: str) -> str:
         return upgrade_channel(current_channel, direct_up=nick in self.ctx.views.router.peers,

@@ -22,10 +22,10 @@ from protocol.peerlist import PeerlistEntry
 
 __all__ = [
     "AwaitFirstRound", "BroadcastPubmsg", "ChildExited", "ChildStarted", "ConnectionLost",
-    "DialFailed", "Dialled", "DirectoryDown", "DirectoryStatus", "DirectoryUp", "Escalated",
+    "Dialled", "DirectoryDown", "DirectoryStatus", "DirectoryUp", "Escalated",
     "FetchTick", "HandshakeDeadline", "LinesIn", "Message", "NickLeft", "NickSeen", "PeerDown",
     "PeerUp", "PeerlistReceived", "PrivmsgReceived", "PublishView", "PubmsgReceived",
-    "Reannounce", "RecordBinding", "RegisterWait", "RestartChild", "RoutableGraceElapsed",
+    "Reannounce", "RegisterWait", "RestartChild", "RoutableGraceElapsed",
     "SendLine", "SendOutcome", "SendPrivmsg", "Shutdown", "SpawnPeer", "StartOrderbookFetch",
     "SyncNicks", "TryDirectConnect", "ViewsChanged", "WaitExpired",
 ]
@@ -41,12 +41,6 @@ class Dialled(Message):
     """The connector thread finished the SOCKS dial; the transport is held by the actor."""
 
     attempt: int
-
-
-class DialFailed(Message):
-    attempt: int
-    kind: str
-    reason: str
 
 
 class LinesIn(Message):
@@ -150,11 +144,6 @@ class AwaitFirstRound(Message):
     """Resolve ``reply`` with the number of connected directories once each has tried once."""
 
     reply: Future
-
-
-class RecordBinding(Message):
-    nick: str
-    channel_id: str
 
 
 # --- NickRegistry ----------------------------------------------------------------------------

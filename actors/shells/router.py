@@ -1,7 +1,7 @@
 """Router actor: which channel carries each privmsg (API.md "Sending", "Direct peer connections").
 
 It owns the routing state — which directories are up, which direct links are
-handshaked or being dialled, the session bindings — and publishes it as an immutable
+handshaked or being dialled — and publishes it as an immutable
 view for the facades. A privmsg is signed once and sent through **exactly one** channel:
 the Router tries candidates one at a time and only moves to the next after the previous
 one reported a failed write (correlated ``SendOutcome`` messages; no blocking asks).
@@ -23,7 +23,7 @@ from actors.shells.names import SUPERVISOR, directory_name, is_peer_name, peer_n
 from actors.errors import AllRoutesFailedError, DirectoryNotConnectedError, NoDirectConnectionError
 from actors.core.messages import (AwaitFirstRound, BroadcastPubmsg, DirectoryDown, DirectoryStatus,
                              DirectoryHealthChanged, DirectoryUp, PeerDown, PeerUp, Reannounce,
-                             RecordBinding, SendLine, SendOutcome, SendPrivmsg, SpawnPeer,
+                             SendLine, SendOutcome, SendPrivmsg, SpawnPeer,
                              TryDirectConnect, ViewsChanged)
 from actors.shells.runtime import PeerHandle, RouterView, settle
 from actors.net.transport import is_onion_host
@@ -55,7 +55,6 @@ class Router(ChildActor):
         self.peers: dict[str, PeerHandle] = {}
         self.connecting: set[str] = set()
         self.attempts: dict[str, Future] = {}
-        self.bindings: dict[str, str] = {}
         self.pending: dict[int, _Pending] = {}
         self._corr = itertools.count(1)
 
@@ -257,10 +256,6 @@ class Router(ChildActor):
         line = frame(encode_envelope(MsgType.PUBMSG, format_pubmsg(self.ctx.identity.nick, message.body)))
         for directory in list(self.up):
             self.ctx.book.tell(directory, SendLine(0, line))
-
-    @handles(RecordBinding)
-    def on_binding(self, message: RecordBinding) -> None:
-        self.bindings[message.nick] = message.channel_id
 
     def _publish(self) -> None:
         self.ctx.views.router = RouterView(
