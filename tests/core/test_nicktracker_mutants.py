@@ -83,3 +83,26 @@ def test_re_applying_the_same_peerlist_changes_nothing():
     before = t.view()
     t.apply_peerlist("d1", peerlist)
     assert t.view() is before
+
+
+def test_entries_after_a_disconnected_one_are_still_applied():
+    t = NickTracker()
+    t.apply_peerlist("d1", [entry("M"), entry("N")])
+    t.apply_peerlist("d1", [entry("M", gone=True), entry("N", loc=LOC2), entry("O")])
+    assert t.is_active("O") and t.view().locations["N"] == LOC2 and not t.is_active("M")
+
+
+def test_a_nick_refused_by_the_cap_is_not_listed_either():
+    t = NickTracker(max_nicks=1)
+    t.apply_peerlist("d1", [entry("A"), entry("B")])
+    view = t.view()
+    assert set(view.listed) == {"A"} and set(view.present) == {"A"} and "B" not in view.locations
+
+
+def test_the_view_answers_is_active():
+    t = NickTracker()
+    t.apply_peerlist("d1", [entry("M")])
+    view = t.view()
+    assert view.is_active("M") and not view.is_active("N")
+    t.mark_absent("M", "d1")
+    assert not t.view().is_active("M") and view.is_active("M")  # old snapshots stay as they were
