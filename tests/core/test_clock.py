@@ -6,6 +6,7 @@ gets a clock the test sets past the deadlines, then wakes it."""
 import threading
 
 import pytest
+from loguru import logger
 
 from actors.core.clock import (
     ManualClock, ManualScheduler, RealClock, RealScheduler, TimerHandle, _TimerHeap,
@@ -117,13 +118,14 @@ def test_real_scheduler_starts_lazily_fires_in_deadline_order_and_closes():
         assert scheduler._thread is None
         done = threading.Event()
         fired = []
-        scheduler.call_later(2.0, lambda: fired.append("second"))
-        scheduler.call_later(1.0, lambda: fired.append("first"))
-        scheduler.call_later(1.5, lambda: 1 / 0)  # logged, not fatal
-        scheduler.call_later(3.0, done.set)
+        # deadlines far in the future by wall time: only the injected clock makes them due
+        scheduler.call_later(2000.0, lambda: fired.append("second"))
+        scheduler.call_later(1000.0, lambda: fired.append("first"))
+        scheduler.call_later(1500.0, lambda: 1 / 0)  # logged, not fatal
+        scheduler.call_later(3000.0, done.set)
         assert scheduler._thread is not None and scheduler._thread.name == "test-sched"
-        clock.t = 100.0
-        scheduler.call_later(500.0, print)  # wakes the thread; never due
+        clock.t = 10_000.0
+        scheduler.call_later(50_000.0, print)  # wakes the thread; never due
         assert done.wait(10)
         assert fired == ["first", "second"]
     finally:
@@ -132,6 +134,41 @@ def test_real_scheduler_starts_lazily_fires_in_deadline_order_and_closes():
     assert not scheduler._thread.is_alive()
     with pytest.raises(RuntimeError, match="^scheduler is closed$"):
         scheduler.call_later(0.0, print)
+
+
+def test_a_real_timer_becomes_due_by_the_clock_alone_and_the_thread_keeps_serving():
+    clock = _SetClock()
+    scheduler = RealScheduler(clock)
+    first, second = threading.Event(), threading.Event()
+    try:
+        scheduler.call_later(0.2, first.set)  # the thread sleeps until then, unnotified
+        clock.t = 5.0
+        assert first.wait(10)
+        scheduler.call_later(0.0, second.set)  # after the heap ran empty
+        assert second.wait(10)
+        assert scheduler._thread.name == "jm-scheduler"
+    finally:
+        scheduler.close()
+
+
+def test_a_failing_callback_is_logged_with_its_repr():
+    clock = ManualClock()
+    scheduler = ManualScheduler(clock)
+    records = []
+    logger.enable("actors.core.clock")  # the library is silent unless enabled
+    sink = logger.add(lambda m: records.append(m.record), level="ERROR", format="{message}")
+
+    def boom():
+        raise KeyError("x")
+    try:
+        scheduler.call_later(0.0, boom)
+        clock.advance(0.0)
+    finally:
+        logger.remove(sink)
+        logger.disable("actors.core.clock")
+    [record] = records
+    assert record["message"] == f"timer callback {boom!r} raised"
+    assert record["exception"].type is KeyError
 
 
 def test_real_scheduler_can_be_closed_from_its_own_callback():

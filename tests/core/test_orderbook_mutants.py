@@ -161,3 +161,9 @@ def test_max_wait_stops_even_while_offers_are_still_arriving():
     f = OrderbookFetch(100.0, 5, 0, 3)
     f.add(offer(), 104.5)
     assert f.next_check(105.0, []) is None
+
+
+def test_bond_get_reads_fields_and_defaults_for_others():
+    b = bond(52)
+    assert b.get("cert_expiry") == 52 and b.get("utxo_vout", 9) == 1
+    assert b.get("value") is None and b.get("value", 7) == 7
