@@ -10,7 +10,11 @@ import pytest
 from protocol.errors import CryptoError
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
 
-US, THEM = NaclKeypair.from_secret(b"\x33" * 32), NaclKeypair.from_secret(b"\x44" * 32)
+
+
+def _pair():
+    """Built inside each test, so the code under test runs in the test (not at import)."""
+    return NaclKeypair.from_secret(b"\x33" * 32), NaclKeypair.from_secret(b"\x44" * 32)
 
 
 def _exact(text: str) -> str:
@@ -18,6 +22,7 @@ def _exact(text: str) -> str:
 
 
 def test_from_secret_derives_the_x25519_public_key_of_that_secret():
+    US, THEM = _pair()
     expected = nacl.public.PrivateKey(b"\x33" * 32).public_key.encode().hex()
     assert US.public_hex == expected
     assert decrypt(THEM, US.public_hex, encrypt(US, THEM.public_hex, "hi")) == "hi"
@@ -30,6 +35,7 @@ def test_from_secret_refuses_anything_but_32_bytes(bad):
 
 
 def test_refusals_are_exact():
+    US, THEM = _pair()
     with pytest.raises(CryptoError, match=_exact("peer NaCl public key must be 64 hex characters")):
         encrypt(US, "zz", "hi")
     with pytest.raises(CryptoError, match=_exact("plaintext is not encodable as UTF-8")):
