@@ -136,13 +136,32 @@ def test_real_scheduler_starts_lazily_fires_in_deadline_order_and_closes():
         scheduler.call_later(0.0, print)
 
 
+class _WatchedClock(_SetClock):
+    """Also tells when the scheduler thread read the time twice in a row: once to find
+    nothing due, once to compute how long to sleep, i.e. it is about to wait."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread_reads = 0
+        self.about_to_wait = threading.Event()
+
+    def now(self):
+        if threading.current_thread() is not threading.main_thread():
+            self.thread_reads += 1
+            if self.thread_reads == 2:
+                self.about_to_wait.set()
+        return self.t
+
+
 def test_a_real_timer_becomes_due_by_the_clock_alone_and_the_thread_keeps_serving():
-    clock = _SetClock()
+    clock = _WatchedClock()
     scheduler = RealScheduler(clock)
     first, second = threading.Event(), threading.Event()
     try:
-        scheduler.call_later(0.2, first.set)  # the thread sleeps until then, unnotified
-        clock.t = 5.0
+        scheduler.call_later(0.2, first.set)
+        assert clock.about_to_wait.wait(10)
+        with scheduler._cond:  # held by the thread until its wait() releases it
+            clock.t = 5.0  # no notify: only the wait's own timeout can wake the thread
         assert first.wait(10)
         scheduler.call_later(0.0, second.set)  # after the heap ran empty
         assert second.wait(10)
