@@ -35,8 +35,8 @@ def load_properties(batch: int) -> list[tuple[str, object]]:
         module = importlib.import_module(module_name)
         for name in dir(module):
             fn = getattr(module, name)
-            if name.startswith("test_") and hasattr(fn, "hypothesis") and (
-                    "only_raise" in name or "never" in name):
+            if name.startswith("test_") and hasattr(fn, "hypothesis") and any(
+                    word in name for word in ("accept", "refuses", "never", "model")):
                 # override the file's own example count (hypothesis keeps it on the function)
                 fn._hypothesis_internal_use_settings = settings(
                     fn._hypothesis_internal_use_settings, max_examples=batch, deadline=None,

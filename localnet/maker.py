@@ -170,6 +170,28 @@ class Maker:
         """Reconnect, handshake and re-announce on one directory; False if that failed."""
         return LocalLoop.run(self._require_loop(), self._join(directory_index))
 
+    def cancel_offer(self, oid: int) -> None:
+        """Withdraw one offer and announce ``!cancel <oid>`` on every directory."""
+        async def cancel() -> None:
+            self._logic.offers.pop(oid, None)
+            for link in self._dir_links.values():
+                link.send(MsgType.PUBMSG, format_pubmsg(self.nick, f"cancel {oid}"))
+        LocalLoop.run(self._require_loop(), cancel())
+
+    def renew_bond(self, cert_expiry: int) -> None:
+        """Renew the bond certificate (new cert key, same UTXO) until ``cert_expiry``."""
+        async def renew() -> None:
+            self._logic.bond.renew(cert_expiry)
+        LocalLoop.run(self._require_loop(), renew())
+
+    def send_offers(self, taker_nick: str, stale_bond: bool = False) -> None:
+        """Privmsg our offers to ``taker_nick`` via every directory, unasked; ``stale_bond``
+        sends them under the certificate from before the last renewal (a lagging copy)."""
+        async def send() -> None:
+            replies = self._logic.orderbook_replies(taker_nick, stale_bond)
+            self._send(taker_nick, replies, list(self._dir_links.values()))
+        LocalLoop.run(self._require_loop(), send())
+
     def received(self, command: str | None = None) -> tuple[Received, ...]:
         with self._records_lock:
             return tuple(r for r in self._records if command is None or r.command == command)

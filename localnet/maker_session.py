@@ -55,9 +55,19 @@ class BondKeys:
         self.utxo_priv = coincurve.PrivateKey().secret
         self.cert_priv = coincurve.PrivateKey().secret
         self.txid_hex = secrets.token_hex(32)
+        self.cert_expiry = BOND_CERT_EXPIRY
+        self.previous: tuple[bytes, int] | None = None  # the certificate before a renewal
 
-    def proof_for(self, taker_nick: str, maker_nick: str) -> str:
-        return create_bond_proof(self.utxo_priv, self.cert_priv, BOND_CERT_EXPIRY,
+    def renew(self, cert_expiry: int) -> None:
+        """Certify a new cert key until ``cert_expiry`` with the same UTXO key."""
+        self.previous = (self.cert_priv, self.cert_expiry)
+        self.cert_priv, self.cert_expiry = coincurve.PrivateKey().secret, cert_expiry
+
+    def proof_for(self, taker_nick: str, maker_nick: str, stale: bool = False) -> str:
+        """A proof for one taker; ``stale`` uses the certificate from before the renewal."""
+        cert_priv, cert_expiry = self.previous if stale and self.previous else (
+            self.cert_priv, self.cert_expiry)
+        return create_bond_proof(self.utxo_priv, cert_priv, cert_expiry,
                                  self.txid_hex, 0, BOND_LOCKTIME, taker_nick, maker_nick)
 
 
@@ -93,11 +103,12 @@ class MakerLogic:
         """PUBMSG bodies announcing each offer (unsigned, never with a bond)."""
         return [format_offer(offer) for offer in self.offers.values()]
 
-    def orderbook_replies(self, taker_nick: str) -> list[Reply]:
+    def orderbook_replies(self, taker_nick: str, stale_bond: bool = False) -> list[Reply]:
         texts = [format_offer(offer) for offer in self.offers.values()]
         if not texts:
             return []
-        tbond = f"!tbond {self.bond.proof_for(taker_nick, self.nick)}" if self.bond else ""
+        tbond = (f"!tbond {self.bond.proof_for(taker_nick, self.nick, stale_bond)}"
+                 if self.bond else "")
         if self.style == "ref":
             texts = ["!".join(texts)]
         replies = []

@@ -4,8 +4,8 @@ Why a script and not a bare ``mutmut run``: the score of a module must come from
 fast tests (``tests/core/test_<module>*.py`` / ``tests/protocol/test_<module>*.py``), not from
 whatever other test happens to call it. mutmut 3 reads one ``[mutmut]`` section, so each module
 gets a scratch copy of the tree under ``build/mutate/<module>/`` whose ``setup.cfg`` names that
-module and those tests. The copy keeps mutmut's ``mutants/`` cache between runs, so a rerun
-only re-tests functions or tests that changed.
+module and those tests. Each run starts from an empty copy: mutmut 3's cache did not re-test
+old survivors against newly added tests, so a cached score could be stale.
 
 Bounded time: each module gets ``--budget`` seconds (default 600); mutmut runs with
 ``nice -n 10`` and ``--max-children`` (default 2) because the machine is shared. A module that
@@ -61,13 +61,10 @@ def own_tests(module: str) -> list[str]:
 
 
 def prepare(module: str, tests: list[str]) -> Path:
-    """A fresh copy of the sources in the module's scratch dir (mutmut's cache kept)."""
+    """A fresh copy of the sources in the module's (emptied) scratch dir."""
     work = SCRATCH / module.replace("/", ".").removesuffix(".py")
-    work.mkdir(parents=True, exist_ok=True)
-    for entry in work.iterdir():
-        if entry.name == "mutants":
-            continue
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPIED:
         src = ROOT / name

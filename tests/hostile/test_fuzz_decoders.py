@@ -1,5 +1,7 @@
 """Hostile-input fuzzing of every decoder a remote can reach: only RemoteProtocolError
-escapes (never a LocalProtocolError, which would blame us for what a peer sent).
+escapes (never a LocalProtocolError, which would blame us for what a peer sent), and
+whatever is accepted passes an oracle (round trip, canonical form, or "only the
+untampered original verifies/decrypts").
 
 tests/protocol/test_properties_{a,b}.py already fuzz each decoder with text biased
 towards the grammar (about 4,700 "only ProtocolError" cases: a = 2,000, b = 2,700).
@@ -33,7 +35,7 @@ from protocol.handshake import parse_directory_handshake, parse_peer_handshake
 from protocol.jmmessage import parse_jm_line, parse_privmsg, split_commands
 from protocol.naclbox import NaclKeypair, decrypt, encrypt
 from protocol.nickauth import parse_challenge, parse_proof, parse_result
-from protocol.offers import parse_cancel, parse_offer, parse_offer_body
+from protocol.offers import format_offer, parse_cancel, parse_offer, parse_offer_body
 from protocol.peerlist import parse_peerlist, parse_peerlist_lenient
 
 pytestmark = pytest.mark.timeout(60)
@@ -152,7 +154,7 @@ def check_pipeline(raw: bytes) -> None:
     env = only_protocol_errors(decode_envelope, raw)
     if env is None:
         return
-    assert isinstance(env.type, int) and isinstance(env.line, str)
+    assert decode_envelope(encode_envelope(env.type, env.line)) == env
     line = env.line
     only_protocol_errors(parse_peer_handshake, line)
     only_protocol_errors(parse_directory_handshake, line)
@@ -166,7 +168,7 @@ def check_jm_line(line: str) -> None:
     jm = only_protocol_errors(parse_jm_line, line)
     if jm is not None:
         for cmd, args in only_protocol_errors(split_commands, jm.body) or ():
-            only_protocol_errors(parse_offer, cmd, args)
+            check_offer(cmd, args)
             only_protocol_errors(parse_cancel, args)
         only_protocol_errors(parse_offer_body, jm.body)
     msg = only_protocol_errors(parse_privmsg, line)
@@ -177,10 +179,26 @@ def check_jm_line(line: str) -> None:
             check_bond_text(body[1])
 
 
+ORIGINAL_BOND = parse_bond_proof(BOND)
+
+
+def check_offer(ordertype: str, args: str) -> None:
+    seg = only_protocol_errors(parse_offer, ordertype, args)
+    if seg is not None:  # accepted offers are canonical: they re-format to themselves
+        assert parse_offer(*format_offer(seg).split(" ", 1)) == seg
+
+
 def check_bond_text(text: str) -> None:
     proof = only_protocol_errors(parse_bond_proof, text)
-    if proof is not None:
-        only_protocol_errors(verify_bond_proof, proof, TAKER.nick, MAKER.nick)
+    if proof is None:
+        return
+    try:
+        verify_bond_proof(proof, TAKER.nick, MAKER.nick)
+    except RemoteProtocolError:
+        return
+    # it verified: then the signed content must be the original bond's, not a forgery
+    assert (proof.cert_pub, proof.utxo_pub, proof.cert_expiry) == (
+        ORIGINAL_BOND.cert_pub, ORIGINAL_BOND.utxo_pub, ORIGINAL_BOND.cert_expiry)
 
 
 def check_bond_bytes(raw: bytes) -> None:
@@ -189,23 +207,36 @@ def check_bond_bytes(raw: bytes) -> None:
 
 def check_decrypt(b64: str) -> None:
     plain = only_protocol_errors(decrypt, NACL_US, NACL_THEM.public_hex, b64)
-    assert plain is None or isinstance(plain, str)
+    # authenticated encryption: only the untampered box (the one sealing "secret") opens
+    assert plain is None or plain == "secret"
 
 
 def check_decrypt_key(key: str, b64: str) -> None:
-    only_protocol_errors(decrypt, NACL_US, key, b64)
+    with pytest.raises(RemoteProtocolError):  # random bytes are never a box sealed for us
+        decrypt(NACL_US, key, b64)
 
 
 def check_line_buffer(chunks: list[bytes], max_line: int) -> None:
+    """Lines out must be what splitting the bytes fed so far gives, until one is too long."""
     buf = LineBuffer(max_line=max_line)
-    try:
-        for chunk in chunks:
-            for line in buf.feed(chunk):
-                assert len(line) <= max_line
-                check_pipeline(line)
-            assert buf.pending <= max_line + 1
-    except RemoteProtocolError:
-        pass
+    got, fed, error = [], b"", None
+    for chunk in chunks:
+        fed += chunk
+        try:
+            got += buf.feed(chunk)
+        except RemoteProtocolError as exc:
+            error = exc
+            break
+    *complete, rest = fed.split(b"\n")
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in complete]
+    lines = [line for line in lines if line]
+    too_long = [line for line in lines if len(line) > max_line]
+    if error is None:
+        assert got == lines and buf.pending == len(rest) and not too_long
+    else:
+        assert too_long or len(rest.removesuffix(b"\r")) > max_line
+    for line in got:
+        check_pipeline(line)
 
 
 def check_verified_privmsg(line: str) -> None:
@@ -243,15 +274,32 @@ def test_well_formed_envelopes_with_hostile_lines(raw):
 @fuzz(600)
 @given(hostile_handshakes())
 def test_handshake_parsers_on_wrongly_typed_json(text):
-    only_protocol_errors(parse_peer_handshake, text)
-    only_protocol_errors(parse_directory_handshake, text)
+    peer = only_protocol_errors(parse_peer_handshake, text)
+    if peer is not None:  # every REF-required key was present with its JSON type
+        obj = json.loads(text)
+        assert (peer.nick, peer.network, peer.location, peer.directory) == (
+            obj["nick"], obj["network"], obj["location-string"], obj["directory"])
+        assert peer.features == {k for k, v in obj["features"].items() if v is True}
+    reply = only_protocol_errors(parse_directory_handshake, text)
+    if reply is not None:
+        obj = json.loads(text)
+        assert (reply.nick, reply.accepted, reply.motd) == (
+            obj["nick"], obj["accepted"], obj.get("motd", ""))
 
 
 @fuzz(600)
 @given(st.one_of(json_value.map(json.dumps), st.text(max_size=200)))
 def test_nickauth_parsers_on_arbitrary_json(text):
-    for parser in (parse_challenge, parse_proof, parse_result):
-        only_protocol_errors(parser, text)
+    challenge = only_protocol_errors(parse_challenge, text)
+    if challenge is not None:
+        assert json.loads(text) == {"challenge": challenge.challenge_hex,
+                                    "directory-id": challenge.directory_id}
+    proof = only_protocol_errors(parse_proof, text)
+    if proof is not None:
+        assert json.loads(text) == {"pubkey": proof.pubkey_hex, "signature": proof.signature_b64}
+    result = only_protocol_errors(parse_result, text)
+    if result is not None:
+        assert json.loads(text) == {"code": result.code, "verified": result.code == "ok"}
 
 
 @fuzz(800)
@@ -299,7 +347,7 @@ def test_decrypt_with_hostile_peer_keys(key, b64):
             "00000000000000000000001", "٣", "1_000", " ", "nan", "inf", "0x10"])),
            max_size=7).map(" ".join))
 def test_offers_with_huge_and_odd_numbers(ordertype, args):
-    only_protocol_errors(parse_offer, ordertype, args)
+    check_offer(ordertype, args)
     only_protocol_errors(parse_offer_body, f"{ordertype} {args}!tbond {args}")
     only_protocol_errors(parse_cancel, args)
 

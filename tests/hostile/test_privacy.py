@@ -11,6 +11,7 @@ from loguru import logger
 
 import actors.app.demo as demo
 from actors.api.config import build_config
+from actors.errors import NoDirectConnectionError
 from localnet.network import LocalNet
 from protocol import NickIdentity
 from protocol.envelope import MsgType
@@ -95,7 +96,7 @@ def test_clearnet_maker_location_from_a_peerlist_is_never_dialled(hostile):
     net.gateway.clear_records()
     for nick in nicks:
         client.try_direct_connect(nick)
-        with pytest.raises(Exception):  # not on any directory's connection: nowhere to send
+        with pytest.raises(NoDirectConnectionError):  # the location was refused: no link
             client.send_privmsg(nick, "fill", "x", force_channel="direct")
     wait_until(lambda: client.stats().get("peer_locations_refused", 0) >= 2,
                what="both locations to be refused")

@@ -1,7 +1,10 @@
-"""Property tests: parsers never raise anything but ProtocolError; builders round-trip.
+"""Property tests: parsers raise only ProtocolError, and what they accept re-serialises to
+what they parsed; builders round-trip; the unmutated seeds parse to known values.
 
 Covers framing, envelope, handshake, peerlist and jmmessage. Example counts are sized so
-the whole file runs in a few seconds while still trying a few thousand inputs.
+the whole file runs in a few seconds while still trying a few thousand inputs. Each fuzz
+test checks an oracle on every *accepted* input, so a parser that rejected everything,
+or accepted garbage it cannot reproduce, would fail.
 """
 
 import json
@@ -65,26 +68,59 @@ def mutated(draw, seeds):
     return seed[:start] + filler + seed[end:]
 
 
-def _only_protocol_errors(parse, value):
+def _parsed_or_none(parse, value):
+    """``parse(value)``, or None when it refuses with a ProtocolError (anything else escapes)."""
     try:
-        parse(value)
+        return parse(value)
     except ProtocolError:
-        pass
+        return None
+
+
+def _line_buffer_model(data: bytes) -> tuple[list[bytes], bytes]:
+    """What a line splitter must produce for ``data``: complete lines and the remainder."""
+    *complete, rest = data.split(b"\n")
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in complete]
+    return [line for line in lines if line], rest
+
+
+# --- the seeds themselves parse to known values ----------------------------------------------
+
+
+def test_seeds_parse_to_known_values():
+    for raw in VALID_ENVELOPES:
+        obj = json.loads(raw)
+        assert decode_envelope(raw) == Envelope(obj["type"], obj["line"])
+    peer = parse_peer_handshake(HANDSHAKE_SEEDS[0])
+    assert (peer.nick, peer.network, peer.features) == ("J5a", "mainnet", frozenset({"ping"}))
+    reply = parse_directory_handshake(HANDSHAKE_SEEDS[1])
+    assert (reply.nick, reply.accepted, reply.motd) == ("J5d", True, "motd\nline")
+    assert [e.nick for e in parse_peerlist(VALID_PEERLIST)] == ["J59cTYvZJZEbjWk4",
+                                                                "J52N8GdNkKtMA6TW"]
+    msg = parse_privmsg(VALID_PRIVMSG)
+    assert (msg.command, msg.data) == ("sw0reloffer", "0 27300 1000000000 0 0.00002!tbond AAAA")
+    assert split_commands(parse_jm_line("J5a!PUBLIC!cancel 0!cancel 1").body) == (
+        ("cancel", "0"), ("cancel", "1"))
 
 
 # --- parsers never raise anything else -------------------------------------------------
 
 
+def _check_envelope(raw):
+    env = _parsed_or_none(decode_envelope, raw)
+    if env is not None:  # what was accepted re-encodes to an envelope that decodes the same
+        assert decode_envelope(encode_envelope(env.type, env.line)) == env
+
+
 @MORE
 @given(st.one_of(st.binary(max_size=200), mutated(VALID_ENVELOPES)))
-def test_decode_envelope_bytes_only_raises_protocol_error(raw):
-    _only_protocol_errors(decode_envelope, raw)
+def test_decode_envelope_bytes_accepts_only_what_round_trips(raw):
+    _check_envelope(raw)
 
 
 @FAST
 @given(st.one_of(grammar_text, st.text(max_size=100)))
-def test_decode_envelope_text_only_raises_protocol_error(text):
-    _only_protocol_errors(decode_envelope, text)
+def test_decode_envelope_text_accepts_only_what_round_trips(text):
+    _check_envelope(text)
 
 
 HANDSHAKE_SEEDS = [
@@ -95,41 +131,76 @@ HANDSHAKE_SEEDS = [
 
 @MORE
 @given(st.one_of(grammar_text, mutated(HANDSHAKE_SEEDS)))
-def test_handshake_parsers_only_raise_protocol_error(text):
-    _only_protocol_errors(parse_peer_handshake, text)
-    _only_protocol_errors(parse_directory_handshake, text)
-    is_valid_location(text)
-    is_onion_v3_host(text)
+def test_handshake_parsers_accept_only_what_rebuilds(text):
+    peer = _parsed_or_none(parse_peer_handshake, text)
+    if peer is not None:  # the accepted fields, written back as a 793, parse the same
+        assert parse_peer_handshake(json.dumps({
+            "app-name": peer.app_name, "directory": peer.directory,
+            "location-string": peer.location, "proto-ver": peer.proto_ver,
+            "features": {f: True for f in peer.features}, "nick": peer.nick,
+            "network": peer.network})) == peer
+    reply = _parsed_or_none(parse_directory_handshake, text)
+    if reply is not None:
+        assert parse_directory_handshake(json.dumps({
+            "app-name": reply.app_name, "directory": reply.directory,
+            "features": {f: True for f in reply.features}, "accepted": reply.accepted,
+            "nick": reply.nick, "network": reply.network, "motd": reply.motd,
+            "proto-ver-min": reply.proto_ver_min, "proto-ver-max": reply.proto_ver_max})) == reply
+    if is_onion_v3_host(text):
+        assert text.endswith(".onion") and len(text) == 62
+    if is_valid_location(text):
+        assert 1 <= int(text.rpartition(":")[2]) <= 65535
 
 
 @MORE
 @given(st.one_of(grammar_text, mutated([VALID_PEERLIST])))
-def test_peerlist_parsers_only_raise_protocol_error(text):
-    _only_protocol_errors(parse_peerlist, text)
+def test_peerlist_parsers_accept_only_what_reformats(text):
+    strict = _parsed_or_none(parse_peerlist, text)
     entries, errors = parse_peerlist_lenient(text)
-    assert all(isinstance(e, PeerlistEntry) for e in entries)
-    assert all(isinstance(e, str) for e in errors)
+    if strict is not None:  # strict keeps lenient's good entries, which reformat as they are
+        assert strict == entries
+        bare = tuple(PeerlistEntry(e.nick, e.location, e.disconnected, frozenset())
+                     for e in strict)
+        assert parse_peerlist(format_peerlist(strict, include_features=False)) == bare
+    else:  # strict refuses only a line whose every entry was bad
+        assert errors and not entries
+    assert len(entries) + len(errors) <= text.count(",") + 1
 
 
 @MORE
 @given(st.one_of(grammar_text, mutated([VALID_PRIVMSG, "J5a!PUBLIC!cancel 0!cancel 1"])))
-def test_jm_parsers_only_raise_protocol_error(text):
-    _only_protocol_errors(parse_jm_line, text)
-    _only_protocol_errors(parse_privmsg, text)
-    _only_protocol_errors(split_commands, text)
+def test_jm_parsers_accept_only_what_reassembles(text):
+    jm = _parsed_or_none(parse_jm_line, text)
+    if jm is not None:
+        assert f"{jm.from_nick}!{jm.to_nick}!{jm.body}" == text
+    msg = _parsed_or_none(parse_privmsg, text)
+    if msg is not None:
+        assert jm is not None and (msg.from_nick, msg.to_nick) == (jm.from_nick, jm.to_nick)
+        assert jm.body.endswith(f" {msg.data} {msg.pubkey_hex} {msg.sig_b64}")
+    commands = _parsed_or_none(split_commands, text)
+    if commands is not None:
+        assert all(cmd and "!" not in cmd and " " not in cmd for cmd, _ in commands)
 
 
 @FAST
 @given(st.lists(st.binary(max_size=60), max_size=10), st.integers(1, 50))
-def test_line_buffer_only_raises_protocol_error(chunks, max_line):
+def test_line_buffer_matches_a_split_model_until_a_line_is_too_long(chunks, max_line):
     buf = LineBuffer(max_line=max_line)
-    try:
-        for chunk in chunks:
-            for line in buf.feed(chunk):
-                assert line and len(line) <= max_line and b"\n" not in line
-            assert buf.pending <= max_line + 1
-    except ProtocolError:
-        pass
+    got, fed, error = [], b"", None
+    for chunk in chunks:
+        fed += chunk
+        try:
+            got += buf.feed(chunk)
+        except ProtocolError as exc:
+            error = exc
+            break
+    lines, rest = _line_buffer_model(fed)
+    too_long = [line for line in lines if len(line) > max_line]
+    if error is None:
+        assert got == lines and buf.pending == len(rest) and not too_long
+    else:
+        assert too_long or len(rest.removesuffix(b"\r")) > max_line
+        assert buf.pending == 0
 
 
 # --- round trips ------------------------------------------------------------------------

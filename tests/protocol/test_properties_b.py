@@ -1,9 +1,12 @@
-"""Property tests: hostile input only ever raises ProtocolError, and round trips hold."""
+"""Property tests: hostile input only ever raises ProtocolError, what is accepted satisfies
+the format's invariants (canonical re-formatting, key shapes), forgeries never verify, and
+round trips hold."""
 
 import base64
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +15,7 @@ from protocol.crypto import NickIdentity, parse_and_verify_privmsg, verify_messa
 from protocol.errors import ProtocolError
 from protocol.jmmessage import OFFER_TYPES
 from protocol.naclbox import NaclKeypair, decrypt
-from protocol.nickauth import parse_challenge, parse_proof, parse_result
+from protocol.nickauth import NickAuthResult, parse_challenge, parse_proof, parse_result
 from protocol.offers import OfferSegment, format_offer, parse_offer, parse_offer_body
 from tests.helpers.testdata import load_vectors
 
@@ -32,11 +35,29 @@ WIRE_TEXT = st.text(alphabet=WIRE_CHARS, max_size=80) | st.text(max_size=80)
 B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
-def _only_protocol_errors(fn, *args):
+def _parsed_or_none(fn, *args):
+    """``fn(*args)``, or None when it refuses with a ProtocolError (anything else escapes)."""
     try:
-        fn(*args)
+        return fn(*args)
     except ProtocolError:
-        pass
+        return None
+
+
+def _check_offer(seg):
+    """An accepted offer is canonical: formatting and re-parsing gives it back unchanged."""
+    assert seg.ordertype in OFFER_TYPES and 0 <= seg.minsize <= seg.maxsize
+    ordertype, args = format_offer(seg).split(" ", 1)
+    assert parse_offer(ordertype, args) == seg
+
+
+def _check_body(body):
+    parsed = _parsed_or_none(parse_offer_body, body)
+    if parsed is not None:
+        offers, tbond, errors = parsed
+        for seg in offers:
+            _check_offer(seg)
+        assert len(offers) + len(errors) <= body.count("!") + 1
+        assert tbond is None or " " not in tbond
 
 
 def _mutate(text: str, index: int, char: str) -> str:
@@ -46,27 +67,43 @@ def _mutate(text: str, index: int, char: str) -> str:
 
 @FAST
 @given(st.sampled_from(sorted(OFFER_TYPES)) | st.text(max_size=12), WIRE_TEXT)
-def test_parse_offer_only_raises_protocol_errors(ordertype, args):
-    _only_protocol_errors(parse_offer, ordertype, args)
+def test_parse_offer_accepts_only_canonical_offers(ordertype, args):
+    seg = _parsed_or_none(parse_offer, ordertype, args)
+    if seg is not None:
+        _check_offer(seg)
 
 
 @FAST
 @given(WIRE_TEXT)
-def test_parse_offer_body_only_raises_protocol_errors(body):
-    _only_protocol_errors(parse_offer_body, body)
+def test_parse_offer_body_accepts_only_canonical_offers(body):
+    _check_body(body)
+
+
+OFFER_BODY = "sw0reloffer 0 27300 1000000000 0 0.00002!sw0absoffer 1 27300 500000000 0 1000!tbond X"
+
+
+def test_offer_body_seed_parses_to_known_offers():
+    offers, tbond, errors = parse_offer_body(OFFER_BODY)
+    assert [(o.ordertype, o.oid, o.maxsize, o.cjfee) for o in offers] == [
+        ("sw0reloffer", 0, 1000000000, "0.00002"), ("sw0absoffer", 1, 500000000, 1000)]
+    assert (tbond, errors) == ("X", ())
 
 
 @FAST
 @given(st.integers(0, 400), NO_SURROGATES)
-def test_mutated_offer_body_only_raises_protocol_errors(index, char):
-    body = "sw0reloffer 0 27300 1000000000 0 0.00002!sw0absoffer 1 27300 500000000 0 1000!tbond X"
-    _only_protocol_errors(parse_offer_body, _mutate(body, index, char))
+def test_mutated_offer_body_accepts_only_canonical_offers(index, char):
+    _check_body(_mutate(OFFER_BODY, index, char))
 
 
 @FAST
 @given(st.text(max_size=400) | st.text(alphabet=B64_CHARS, min_size=336, max_size=336))
-def test_parse_bond_proof_only_raises_protocol_errors(b64):
-    _only_protocol_errors(parse_bond_proof, b64)
+def test_parse_bond_proof_accepts_only_the_fixed_layout(b64):
+    proof = _parsed_or_none(parse_bond_proof, b64)
+    if proof is not None:  # only 336 strict-base64 characters can decode to 252 bytes
+        assert len(b64) == 336 and base64.b64decode(b64, validate=True)
+        assert proof.cert_pub[0] in (2, 3) and proof.utxo_pub[0] in (2, 3)
+        assert proof.nick_sig[:1] == proof.cert_sig[:1] == b"\x30"
+        assert len(proof.txid_hex) == 64 and 0 <= proof.cert_expiry <= 0xFFFF
 
 
 @FAST
@@ -85,23 +122,44 @@ def test_mutated_bond_proof_never_crashes_and_rarely_verifies(index, char):
 
 @FAST
 @given(WIRE_TEXT, st.integers(0, 200), NO_SURROGATES)
-def test_nickauth_parsers_only_raise_protocol_errors(text, index, char):
-    for parser in (parse_challenge, parse_proof, parse_result):
-        _only_protocol_errors(parser, text)
-        for line in NICKAUTH_LINES:
-            _only_protocol_errors(parser, _mutate(line, index, char))
+def test_nickauth_parsers_accept_only_well_formed_messages(text, index, char):
+    for line in (text, *(_mutate(seed, index, char) for seed in NICKAUTH_LINES)):
+        challenge = _parsed_or_none(parse_challenge, line)
+        if challenge is not None:  # exactly the two keys, read back unchanged
+            hex_ = challenge.challenge_hex
+            assert len(hex_) == 64 and set(hex_) <= set("0123456789abcdef")
+            assert json.loads(line) == {"challenge": hex_, "directory-id": challenge.directory_id}
+        proof = _parsed_or_none(parse_proof, line)
+        if proof is not None:
+            assert len(proof.pubkey_hex) == 66 and proof.pubkey_hex[:2] in ("02", "03")
+            assert json.loads(line) == {"pubkey": proof.pubkey_hex,
+                                        "signature": proof.signature_b64}
+        result = _parsed_or_none(parse_result, line)
+        if result is not None:
+            assert json.loads(line) == {"code": result.code, "verified": result.code == "ok"}
+
+
+def test_nickauth_seeds_parse():
+    challenge, proof, result = NICKAUTH_LINES
+    assert parse_challenge(challenge).challenge_hex == "22" * 32
+    assert parse_proof(proof).pubkey_hex == VECTORS["identities"]["taker"]["pubkey_hex"]
+    assert parse_result(result) == NickAuthResult("ok", True)
 
 
 @FAST
 @given(st.text(max_size=120) | st.binary(max_size=90).map(lambda b: base64.b64encode(b).decode()))
-def test_decrypt_only_raises_protocol_errors(b64):
-    _only_protocol_errors(decrypt, NACL, NACL_PEER, b64)
+def test_decrypt_refuses_every_forged_ciphertext(b64):
+    """Nobody but the peer's key can make a box we open: random input never decrypts."""
+    with pytest.raises(ProtocolError):
+        decrypt(NACL, NACL_PEER, b64)
 
 
 @FAST
 @given(WIRE_TEXT)
-def test_parse_and_verify_privmsg_only_raises_protocol_errors(line):
-    _only_protocol_errors(parse_and_verify_privmsg, line)
+def test_parse_and_verify_privmsg_refuses_unsigned_text(line):
+    """Text not made with a secret key never verifies as anyone's privmsg."""
+    with pytest.raises(ProtocolError):
+        parse_and_verify_privmsg(line)
 
 
 @FAST
