@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from localnet.maker_session import BOND_CERT_EXPIRY
-from tests.e2e.conftest import wait_until
+from tests.helpers.polling import wait_until
 
 # min_wait holds the fetch open long enough for the maker's change to arrive; the quiet
 # period keeps it from ending early once the only maker has answered.
