@@ -36,7 +36,8 @@ from actors.errors import ClientClosedError
 from actors.shells.runtime import RouterView
 
 #: Browsers poll this often (seconds); the page reads it from /api/orderbook.
-__all__ = ["OrderbookWatcher", "SECURITY_HEADERS", "Snapshot", "WebPage",
+__all__ = ["API_DIRECTORIES", "API_ORDERBOOK", "OrderbookWatcher", "SECURITY_HEADERS",
+           "Snapshot", "WebPage",
            "directories_view", "merge_book", "offer_json", "orderbook_view"]
 
 POLL_SECONDS = 2.0
@@ -242,6 +243,9 @@ def directories_view(health: Mapping[str, DirectoryHealth], registry: RegistryVi
 # -- HTTP -----------------------------------------------------------------------------------
 
 #: Static files under actors/app/web/, served as package data (no build step).
+#: The JSON endpoints (docs/watcher.md); the page polls both.
+API_ORDERBOOK, API_DIRECTORIES = "/api/orderbook", "/api/directories"
+
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/app.js": ("app.js", "text/javascript; charset=utf-8"),
           "/style.css": ("style.css", "text/css; charset=utf-8")}
@@ -289,7 +293,7 @@ class WebPage:
                         for path, (name, ctype) in STATIC.items()}
 
     def paths(self) -> frozenset[str]:
-        return frozenset(STATIC) | {"/api/orderbook", "/api/directories"}
+        return frozenset(STATIC) | {API_ORDERBOOK, API_DIRECTORIES}
 
     def respond(self, path: str, query: str, host: str) -> Response:
         """Answer a GET for one of :meth:`paths`; everything wrong is a 4xx."""
@@ -302,7 +306,7 @@ class WebPage:
             return 200, content_type, body
         views = self._views()
         now = self._clock()
-        if path == "/api/orderbook":
+        if path == API_ORDERBOOK:
             status = self._watcher.status() if self._watcher else None
             body = orderbook_view(status, self._watcher.interval if self._watcher else None,
                                   *views, self._core.config.directories, now)

@@ -14,6 +14,8 @@ import urllib.request
 
 import pytest
 
+from actors.app.watcher import API_DIRECTORIES, API_ORDERBOOK
+
 from localnet.network import LocalNet
 from protocol.envelope import MsgType
 from tests.browser.cdp import Browser, chromium_path
@@ -62,7 +64,7 @@ def api(url: str, path: str) -> dict:
 
 
 def api_offers(url: str) -> set[tuple[str, int]]:
-    return {(o["maker"], o["oid"]) for o in api(url, "/api/orderbook")["offers"]}
+    return {(o["maker"], o["oid"]) for o in api(url, API_ORDERBOOK)["offers"]}
 
 
 def book_with_makers(url: str, nicks: set[str]) -> set[tuple[str, int]] | None:
@@ -111,7 +113,7 @@ def test_table_shows_the_api_offers_and_sorting_and_filters_change_rows(
     ) == "descending"
 
     # the type filter keeps exactly that type's offers
-    absolute = {(o["maker"], o["oid"]) for o in api(url, "/api/orderbook")["offers"]
+    absolute = {(o["maker"], o["oid"]) for o in api(url, API_ORDERBOOK)["offers"]
                 if o["ordertype"] == "sw0absoffer"}
     assert absolute and absolute != book
     browser.evaluate("""(() => { const s = document.getElementById('type');
@@ -172,7 +174,7 @@ def test_a_killed_directory_shows_as_down_within_one_refresh(net, watcher, brows
 
     lost = net.directories[0]
     lost.stop()
-    eventually(lambda: next(d for d in api(url, "/api/directories")["directories"]
+    eventually(lambda: next(d for d in api(url, API_DIRECTORIES)["directories"]
                             if d["name"] == lost.location)["failures"], 20, process)
     # the process knows: the page shows it after its next complete refresh
     next_polls(browser, 2, process)

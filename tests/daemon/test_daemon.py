@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from protocol.naclbox import NaclKeypair
 from supervisor import (BlockingRemoteMultiDirectoryClient, ChannelBinding,
                         ClientClosedError, DirectoryNotConnectedError, Offer,
                         RemoteMultiDirectoryClient)
+from tests.helpers.daemon import RawConn
 from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,39 +59,6 @@ def daemon(net, tmp_path, request):
 def fill_data() -> str:
     commitment = commitment_of(parse_auth_revelation(build_auth_revelation(random_utxo())))
     return f"0 5000000 {NaclKeypair.generate().public_hex} {commitment}"
-
-
-class RawConn:
-    """A hand-driven control connection, for what the facades never send."""
-
-    def __init__(self, address):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(5)
-        self.sock.connect(address["socket_path"])
-        self.file = self.sock.makefile("rb")
-        self.cookie = Path(address["cookie_path"]).read_text().strip()
-
-    def send(self, obj):
-        self.sock.sendall((obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n")
-
-    def recv(self, kind=None):
-        """The next line (skipping pushed events unless asked for), or None at EOF."""
-        while True:
-            line = self.file.readline()
-            if not line:
-                return None
-            message = json.loads(line)
-            if kind is not None or message["type"] != "event":
-                return message
-
-    def hello(self, cookie=None, version=PROTOCOL_VERSION):
-        self.send({"type": "hello", "version": version,
-                   "cookie_hex": self.cookie if cookie is None else cookie})
-        return self.recv()
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
 
 
 def start_daemon(tmp_path, *extra):

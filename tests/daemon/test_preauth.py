@@ -6,8 +6,6 @@ table is checked against the wire schema here too.
 """
 
 import json
-import socket
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from actors.daemon.server import DaemonServer
 from actors.daemon.wire import MAX_CLIENT_NAME, METHODS, PROTOCOL_VERSION, Hello, encode_line
 from localnet.network import LocalNet
 from supervisor import BlockingRemoteMultiDirectoryClient
+from tests.helpers.daemon import RawConn
 from tests.helpers.polling import wait_until
 
 NOBODY = "J5nobodyAtAllXXX"
@@ -38,33 +37,6 @@ def daemon(net, tmp_path):
         yield server
 
 
-class Conn:
-    def __init__(self, address):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(5)
-        self.sock.connect(address["socket_path"])
-        self.file = self.sock.makefile("rb")
-        self.cookie = Path(address["cookie_path"]).read_text().strip()
-
-    def hello_line(self) -> bytes:
-        return json.dumps({"type": "hello", "version": PROTOCOL_VERSION,
-                           "cookie_hex": self.cookie}).encode() + b"\n"
-
-    def recv(self):
-        """The next non-event line as a dict, or None at EOF."""
-        while True:
-            line = self.file.readline()
-            if not line:
-                return None
-            message = json.loads(line)
-            if message["type"] != "event":
-                return message
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
-
-
 def test_the_request_table_matches_the_wire_schema():
     assert set(DISPATCH) == set(METHODS)
     for name, method in DISPATCH.items():
@@ -72,7 +44,7 @@ def test_the_request_table_matches_the_wire_schema():
 
 
 def test_an_oversize_hello_line_is_refused_and_closed(daemon):
-    conn = Conn(daemon.address)
+    conn = RawConn(daemon.address)
     conn.sock.sendall(b"x" * (MAX_HELLO_LINE * 4))  # no newline: a hello that never ends
     reply = conn.recv()
     assert reply is not None and reply["type"] == "error"
@@ -83,16 +55,16 @@ def test_an_oversize_hello_line_is_refused_and_closed(daemon):
 
 
 def test_strangers_beyond_the_cap_are_refused_while_sessions_are_served(daemon):
-    member = Conn(daemon.address)
+    member = RawConn(daemon.address)
     member.sock.sendall(member.hello_line())
     assert member.recv()["type"] == "hello_ok"
-    strangers = [Conn(daemon.address) for _ in range(MAX_UNAUTHENTICATED)]
+    strangers = [RawConn(daemon.address) for _ in range(MAX_UNAUTHENTICATED)]
     try:
         for stranger in strangers:
             stranger.sock.sendall(b'{"type":"hel')  # a hello, started and never finished
         wait_until(lambda: daemon.stats()["unauthenticated"] == MAX_UNAUTHENTICATED,
                    what="every stranger admitted")
-        extra = Conn(daemon.address)
+        extra = RawConn(daemon.address)
         reply = extra.recv()
         assert reply["type"] == "error" and "too many" in reply["message"]
         assert extra.recv() is None
@@ -106,7 +78,7 @@ def test_strangers_beyond_the_cap_are_refused_while_sessions_are_served(daemon):
         strangers.pop().close()  # a slot frees up: the next newcomer may authenticate
         wait_until(lambda: daemon.stats()["unauthenticated"] == MAX_UNAUTHENTICATED - 1,
                    what="the closed stranger leaving")
-        late = Conn(daemon.address)
+        late = RawConn(daemon.address)
         late.sock.sendall(late.hello_line())
         assert late.recv()["type"] == "hello_ok"
         late.close()
@@ -119,7 +91,7 @@ def test_strangers_beyond_the_cap_are_refused_while_sessions_are_served(daemon):
 
 def test_a_large_request_sent_with_the_hello_is_served(daemon):
     """The 4 KiB cap is for the hello only: a request in the same write keeps its 1 MiB."""
-    conn = Conn(daemon.address)
+    conn = RawConn(daemon.address)
     nick = "J" * (MAX_HELLO_LINE * 3)
     request = json.dumps({"type": "request", "id": 2, "method": "is_nick_active",
                           "params": {"nick": nick}}).encode() + b"\n"

@@ -21,8 +21,8 @@ import pytest
 from actors.app.cli import main
 from actors.app.service import ExitCode, Service
 from actors.app.settings import ServiceSettings, settings_from_dict
-from actors.app.watcher import (OrderbookWatcher, Snapshot, WebPage, directories_view,
-                                merge_book, orderbook_view)
+from actors.app.watcher import (API_DIRECTORIES, API_ORDERBOOK, OrderbookWatcher, Snapshot,
+                                WebPage, directories_view, merge_book, orderbook_view)
 from actors.core.dirhealth import HealthBook
 from actors.core.nicktracker import RegistryView
 from actors.core.orderbook import BondData, Offer
@@ -214,14 +214,14 @@ def test_watch_keeps_the_book_fresh(net, tmp_path, command):
         url = process.url()
         makers = {maker.nick for maker in net.makers}
         book = eventually(
-            lambda: (b := json.loads(request(url, path="/api/orderbook")[2]))["fetches"] >= 2
+            lambda: (b := json.loads(request(url, path=API_ORDERBOOK)[2]))["fetches"] >= 2
             and makers <= {o["maker"] for o in b["offers"]} and b, 30, process)
         assert (book["watching"], book["interval"]) == (True, 0.5)
         assert book["age_seconds"] >= 0 and book["fetch_seconds"] > 0
         assert all(set(o["directories"]) == set(net.directory_servers) for o in book["offers"])
         assert {o["cjfee_kind"] for o in book["offers"]} == {"relative", "absolute"}
         assert all(o["bond"] and o["bond"]["proof_verified"] for o in book["offers"])
-        directories = json.loads(request(url, path="/api/directories")[2])["directories"]
+        directories = json.loads(request(url, path=API_DIRECTORIES)[2])["directories"]
         assert all(d["makers"] == len(makers) and d["up"] for d in directories)
     finally:
         process.popen.kill()
@@ -264,10 +264,10 @@ def test_run_serves_the_page_and_both_endpoints(running):
     for path, content_type in (("/app.js", "text/javascript"), ("/style.css", "text/css")):
         status, headers, _ = request(url, path=path)
         assert status == 200 and headers["Content-Type"].startswith(content_type)
-    book = json.loads(request(url, path="/api/orderbook")[2])
+    book = json.loads(request(url, path=API_ORDERBOOK)[2])
     assert (book["watching"], book["offers"], book["state"]) == (False, [], "not watching")
     directories = eventually(
-        lambda: (d := json.loads(request(url, path="/api/directories")[2]))["directories"]
+        lambda: (d := json.loads(request(url, path=API_DIRECTORIES)[2]))["directories"]
         and all(row["up"] for row in d["directories"]) and d, 10, process)
     assert len(directories["directories"]) == 2
 
@@ -283,7 +283,7 @@ def test_a_killed_directory_shows_as_retrying_with_its_error(tmp_path):
             url = process.url()
 
             def rows() -> dict[str, dict]:
-                body = json.loads(request(url, path="/api/directories")[2])
+                body = json.loads(request(url, path=API_DIRECTORIES)[2])
                 return {row["name"]: row for row in body["directories"]}
 
             eventually(lambda: all(d["state"] == "up" for d in rows().values()), 20, process)
@@ -303,13 +303,13 @@ def test_a_killed_directory_shows_as_retrying_with_its_error(tmp_path):
 
 
 @pytest.mark.parametrize("method, path, headers, status", [
-    ("GET", "/api/nothing", {}, 404),
-    ("GET", "/api/orderbook/", {}, 404),
+    ("GET", API_ORDERBOOK.replace("orderbook", "nothing"), {}, 404),
+    ("GET", API_ORDERBOOK + "/", {}, 404),
     ("GET", "/../../etc/passwd", {}, 404),
-    ("GET", "/api/orderbook?limit=1", {}, 400),
+    ("GET", API_ORDERBOOK + "?limit=1", {}, 400),
     ("GET", "/", {"Host": "attacker.example"}, 400),
-    ("GET", "/api/directories", {"Host": "127.0.0.1.attacker.example"}, 400),
-    ("POST", "/api/orderbook", {}, 405),
+    ("GET", API_DIRECTORIES, {"Host": "127.0.0.1.attacker.example"}, 400),
+    ("POST", API_ORDERBOOK, {}, 405),
     ("DELETE", "/", {}, 405),
     ("BREW", "/", {}, 405),
 ])
@@ -336,7 +336,7 @@ def test_a_failing_endpoint_is_a_bare_500(tmp_path):
 
     class Broken:
         def paths(self):
-            return frozenset({"/api/orderbook"})
+            return frozenset({API_ORDERBOOK})
 
         def respond(self, path, query, host):
             raise KeyError("secret internals")
@@ -346,7 +346,7 @@ def test_a_failing_endpoint_is_a_bare_500(tmp_path):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        status, _, body = request(service.url, path="/api/orderbook")
+        status, _, body = request(service.url, path=API_ORDERBOOK)
     finally:
         server.shutdown()
         server.server_close()
